@@ -1,0 +1,6 @@
+//! flytec: the toolchain for Flow. The library's face: parse, check and lower Flow programs;
+//! the command line and the tests are thin callers of it.
+
+pub mod diagnostics;
+pub mod source;
+pub mod syntax;

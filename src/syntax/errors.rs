@@ -1,0 +1,148 @@
+//! Turns a pest error into an E0001 diagnostic in human words: "expected `)` or another
+//! parameter, found `:`", never raw rule names.
+
+use pest::error::{Error, InputLocation};
+
+use super::parser::Rule;
+use crate::diagnostics::{Code, Diagnostic};
+use crate::source::{FileId, Span};
+
+/// A diagnostic for `error`, raised while parsing a region of `text` starting at byte `offset`.
+pub fn from_pest(file: FileId, text: &str, offset: usize, error: &Error<Rule>) -> Diagnostic {
+    let at = offset
+        + match error.location {
+            InputLocation::Pos(p) => p,
+            InputLocation::Span((s, _)) => s,
+        };
+    let at = at.min(text.len());
+    let found = found_at(text, at);
+    let end = at + found.len().max(if at < text.len() { 1 } else { 0 }).min(text.len() - at);
+    let span = Span::new(file, at..end);
+    let found_words = describe_found(found);
+
+    let mut rules: Vec<String> = Vec::new();
+    let mut tokens: Vec<String> = Vec::new();
+    if let Some(attempts) = error.parse_attempts() {
+        for stack in attempts.call_stacks() {
+            if let Some(words) = stack.deepest.get_rule().and_then(|r| rule_words(*r)) {
+                push_unique(&mut rules, words.to_string());
+            }
+        }
+        for token in attempts.expected_tokens() {
+            push_unique(&mut tokens, token.to_string());
+        }
+    }
+    let at_line_end = found.is_empty() || found.starts_with(['\n', '\r']);
+    if at_line_end && tokens.iter().any(|t| t == "\"" || t == "\"\"\"") && !rules.iter().any(|r| r == EXPRESSION) {
+        return Diagnostic::new(Code::E0001, span, "unterminated string", "the string is still open here")
+            .with_help("close the string with `\"`; use `\"\"\"…\"\"\"` for text that spans lines");
+    }
+    let expected = if at_line_end && rules.iter().any(|r| r == EXPRESSION) {
+        vec![EXPRESSION.to_string()]
+    } else {
+        curate(tokens, rules)
+    };
+    let message = match expected.len() {
+        0 => format!("unexpected {found_words}"),
+        _ => format!("expected {}, found {found_words}", join_or(&expected)),
+    };
+    let label = if expected.is_empty() { "unexpected here".to_string() } else { format!("expected {}", join_or(&expected)) };
+    Diagnostic::new(Code::E0001, span, message, label)
+}
+
+fn push_unique(list: &mut Vec<String>, item: String) {
+    if !list.contains(&item) {
+        list.push(item);
+    }
+}
+
+fn join_or(items: &[String]) -> String {
+    match items {
+        [] => String::new(),
+        [one] => one.clone(),
+        [init @ .., last] => format!("{} or {}", init.join(", "), last),
+    }
+}
+
+const EXPRESSION: &str = "an expression";
+
+/// Rules that, after a complete element, would only continue it: not worth naming when a
+/// separator or the end of the line is also expected.
+const CONTINUATIONS: &[&str] = &[EXPRESSION, "a type", "an annotation", "an argument"];
+
+/// The expected tokens and rules worth telling a person: closers and separators, then rules;
+/// operators, whitespace and the first tokens of an expected expression only repeat the rest.
+fn curate(tokens: Vec<String>, rules: Vec<String>) -> Vec<String> {
+    const NOISE: &[&str] = &[
+        " ", "\t", "\r", "!=", "%", "*", "**", "/", "//", "<", "<=", "==", ">", ">=", "??", "+", "-", "|",
+        "?", ".", "@", "#", ";", "\\", "_", "e", "E",
+    ];
+    const EXPRESSION_START: &[&str] = &["\"", "\"\"\"", "(", "[", "{", "-"];
+    let wants_expression = rules.iter().any(|r| r == EXPRESSION);
+    let mut words: Vec<String> = Vec::new();
+    for token in &tokens {
+        let noise = NOISE.contains(&token.as_str())
+            || (wants_expression && EXPRESSION_START.contains(&token.as_str()))
+            || token.contains("..")
+            || token.chars().all(|c| c.is_ascii_alphabetic() || c == '_');
+        if noise {
+            continue;
+        }
+        let word = if token == "\n" || token == "\r\n" { "the end of the line".to_string() } else { format!("`{token}`") };
+        push_unique(&mut words, word);
+    }
+    if words.iter().any(|w| ["`)`", "`]`", "`}`", "`,`"].contains(&w.as_str())) {
+        words.retain(|w| w != "the end of the line" && w != "`(`" && w != "`[`");
+    }
+    let continues = !words.is_empty();
+    for rule in rules {
+        if !(continues && CONTINUATIONS.contains(&rule.as_str())) {
+            push_unique(&mut words, rule);
+        }
+    }
+    words
+}
+
+/// The token at `at`: a word, a newline, or one character; empty at the end of the text.
+fn found_at(text: &str, at: usize) -> &str {
+    let rest = &text[at..];
+    let Some(first) = rest.chars().next() else { return "" };
+    if first.is_alphanumeric() || first == '_' {
+        let end = rest.find(|c: char| !(c.is_alphanumeric() || c == '_')).unwrap_or(rest.len());
+        &rest[..end]
+    } else {
+        &rest[..first.len_utf8()]
+    }
+}
+
+fn describe_found(found: &str) -> String {
+    match found {
+        "" => "end of file".to_string(),
+        "\n" | "\r" => "end of line".to_string(),
+        _ => format!("`{found}`"),
+    }
+}
+
+/// Human words for the grammar rules a user can be expected to write.
+fn rule_words(rule: Rule) -> Option<&'static str> {
+    use Rule::*;
+    Some(match rule {
+        item | item_alone => "a declaration (`task`, `workflow`, `fn`, `struct`, `class`, `enum`, `type`, `import`)",
+        import => "an import",
+        ident | variant | generics => "a name",
+        param | params => "a parameter",
+        field | fields => "a field",
+        named_output => "an output `name: type`",
+        type_expr | type_union | type_opt | named_type | tuple_type | none_type => "a type",
+        annotation => "an annotation",
+        block => "a block `{ … }`",
+        stmt_alone | let_stmt | var_stmt | for_stmt | while_stmt | return_stmt | assign_stmt => "a statement",
+        expr | int | float | duration | string | triple_string | list | dict | paren
+        | if_expr | list_comp | dict_comp | fail_expr => EXPRESSION,
+        arg | call_args => "an argument",
+        output => "an output type `-> …`",
+        pattern | tuple_pattern => "a name or `(a, b)` pattern",
+        _ => return None,
+    })
+}
+
