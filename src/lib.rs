@@ -1,6 +1,7 @@
 //! flytec: the toolchain for Flow. The library's face: parse, check and lower Flow programs;
 //! the command line and the tests are thin callers of it.
 
+pub mod check;
 pub mod diagnostics;
 pub mod source;
 pub mod syntax;

@@ -1,9 +1,33 @@
+//! The `flytec` command line: parses arguments with clap and dispatches to one module per command.
+
+mod cli;
+
+use clap::{Parser, Subcommand};
+
+/// The toolchain for Flow, a statically typed language for Flyte-style data workflows.
+#[derive(Parser)]
+#[command(name = "flytec", version, about, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Parse, resolve, type-check and lower programs; report every problem found.
+    Check(cli::check::Args),
+    /// Print the Flyte interface (TypedInterface JSON) of every task and workflow of a file.
+    Interface(cli::interface::Args),
+    /// Explain a diagnostic code, with an example of the mistake and of its fix.
+    Explain(cli::explain::Args),
+}
+
 fn main() {
-    let path = std::env::args().nth(1).unwrap();
-    let text = std::fs::read_to_string(&path).unwrap();
-    let mut errors = Vec::new();
-    pest::set_error_detail(true);
-    let m = flytec::syntax::parse(flytec::source::FileId(0), &text, &mut errors);
-    println!("{} items, {} imports", m.items.len(), m.imports.len());
-    for e in errors { println!("{:?}", e); }
+    let cli = Cli::parse();
+    let code = cli::with_large_stack(move || match cli.command {
+        Command::Check(args) => cli::check::run(args),
+        Command::Interface(args) => cli::interface::run(args),
+        Command::Explain(args) => cli::explain::run(args),
+    });
+    std::process::exit(code);
 }

@@ -22,17 +22,29 @@ pub struct Span {
 impl Span {
     /// A span of `range` in `file`.
     pub fn new(file: FileId, range: Range<usize>) -> Span {
-        Span { file, start: range.start as u32, end: range.end as u32 }
+        Span {
+            file,
+            start: range.start as u32,
+            end: range.end as u32,
+        }
     }
 
     /// The smallest span covering `self` and `other` (same file).
     pub fn to(self, other: Span) -> Span {
-        Span { file: self.file, start: self.start.min(other.start), end: self.end.max(other.end) }
+        Span {
+            file: self.file,
+            start: self.start.min(other.start),
+            end: self.end.max(other.end),
+        }
     }
 
     /// The empty span at this span's end.
     pub fn end_point(self) -> Span {
-        Span { file: self.file, start: self.end, end: self.end }
+        Span {
+            file: self.file,
+            start: self.end,
+            end: self.end,
+        }
     }
 
     /// The byte range, for slicing the file's text.
@@ -66,7 +78,11 @@ impl SourceFile {
         let line_starts = std::iter::once(0)
             .chain(text.match_indices('\n').map(|(i, _)| i + 1))
             .collect();
-        SourceFile { name, text, line_starts }
+        SourceFile {
+            name,
+            text,
+            line_starts,
+        }
     }
 
     /// Byte offsets where each line starts.
@@ -85,7 +101,11 @@ impl SourceFile {
     /// The byte range of 0-based line `index`, without its line break.
     pub fn line_range(&self, index: usize) -> Range<usize> {
         let start = self.line_starts[index];
-        let end = self.line_starts.get(index + 1).copied().unwrap_or(self.text.len());
+        let end = self
+            .line_starts
+            .get(index + 1)
+            .copied()
+            .unwrap_or(self.text.len());
         let line = &self.text[start..end];
         start..start + line.trim_end_matches(['\n', '\r']).len()
     }
@@ -95,15 +115,20 @@ impl SourceFile {
         let offset = self.floor_char_boundary(offset);
         let line = self.line_index(offset);
         let column = self.text[self.line_starts[line]..offset].chars().count();
-        LineCol { line: line as u32 + 1, column: column as u32 + 1 }
+        LineCol {
+            line: line as u32 + 1,
+            column: column as u32 + 1,
+        }
     }
 
     /// 0-based line and UTF-16 code-unit column of a byte offset, as LSP counts them.
     pub fn line_utf16(&self, offset: usize) -> (u32, u32) {
         let offset = self.floor_char_boundary(offset);
         let line = self.line_index(offset);
-        let column: usize =
-            self.text[self.line_starts[line]..offset].chars().map(char::len_utf16).sum();
+        let column: usize = self.text[self.line_starts[line]..offset]
+            .chars()
+            .map(char::len_utf16)
+            .sum();
         (line as u32, column as u32)
     }
 
@@ -157,12 +182,18 @@ impl SourceMap {
 
     /// The id of the file named `name`, if it was added.
     pub fn find(&self, name: &str) -> Option<FileId> {
-        self.files.iter().position(|f| f.name == name).map(|i| FileId(i as u32))
+        self.files
+            .iter()
+            .position(|f| f.name == name)
+            .map(|i| FileId(i as u32))
     }
 
     /// All files with their ids.
     pub fn iter(&self) -> impl Iterator<Item = (FileId, &SourceFile)> {
-        self.files.iter().enumerate().map(|(i, f)| (FileId(i as u32), f))
+        self.files
+            .iter()
+            .enumerate()
+            .map(|(i, f)| (FileId(i as u32), f))
     }
 
     /// The text a span covers.

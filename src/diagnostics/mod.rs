@@ -59,11 +59,19 @@ pub struct Diagnostic {
 
 impl Diagnostic {
     /// A diagnostic with `code` and `message`, primary label `label` at `span`.
-    pub fn new(code: Code, span: Span, message: impl Into<String>, label: impl Into<String>) -> Self {
+    pub fn new(
+        code: Code,
+        span: Span,
+        message: impl Into<String>,
+        label: impl Into<String>,
+    ) -> Self {
         Diagnostic {
             code,
             message: message.into(),
-            labels: vec![Label { span, message: label.into() }],
+            labels: vec![Label {
+                span,
+                message: label.into(),
+            }],
             notes: Vec::new(),
             help: None,
             fix: None,
@@ -82,7 +90,10 @@ impl Diagnostic {
 
     /// Adds a secondary label.
     pub fn with_label(mut self, span: Span, message: impl Into<String>) -> Self {
-        self.labels.push(Label { span, message: message.into() });
+        self.labels.push(Label {
+            span,
+            message: message.into(),
+        });
         self
     }
 
@@ -99,8 +110,17 @@ impl Diagnostic {
     }
 
     /// Sets a machine-applicable fix.
-    pub fn with_fix(mut self, message: impl Into<String>, span: Span, replacement: impl Into<String>) -> Self {
-        self.fix = Some(Fix { message: message.into(), span, replacement: replacement.into() });
+    pub fn with_fix(
+        mut self,
+        message: impl Into<String>,
+        span: Span,
+        replacement: impl Into<String>,
+    ) -> Self {
+        self.fix = Some(Fix {
+            message: message.into(),
+            span,
+            replacement: replacement.into(),
+        });
         self
     }
 }
@@ -131,7 +151,8 @@ impl Diagnostics {
     pub fn into_sorted(mut self) -> Vec<Diagnostic> {
         self.items.sort_by(|a, b| {
             let (sa, sb) = (a.span(), b.span());
-            (sa.file, sa.start, sa.end, a.code, &a.message).cmp(&(sb.file, sb.start, sb.end, b.code, &b.message))
+            (sa.file, sa.start, sa.end, a.code, &a.message)
+                .cmp(&(sb.file, sb.start, sb.end, b.code, &b.message))
         });
         self.items.dedup();
         self.items

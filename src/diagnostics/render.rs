@@ -46,6 +46,7 @@ fn without_line_break(text: &str, mut range: Range<usize>) -> Range<usize> {
     range
 }
 
+/// Like [`lookup`], as codespan's error for a missing file.
 fn require(sources: &SourceMap, id: FileId) -> Result<&SourceFile, files::Error> {
     lookup(sources, id).ok_or(files::Error::FileMissing)
 }
@@ -98,7 +99,10 @@ impl<'a> Files<'a> for SourceMap {
         let file = require(self, id)?;
         let lines = file.line_starts().len();
         if line_index >= lines {
-            return Err(files::Error::LineTooLarge { given: line_index, max: lines - 1 });
+            return Err(files::Error::LineTooLarge {
+                given: line_index,
+                max: lines - 1,
+            });
         }
         Ok(file.line_range(line_index))
     }
@@ -121,15 +125,27 @@ fn to_codespan(diagnostic: &Diagnostic, sources: &SourceMap) -> cs::Diagnostic<F
         Severity::Error => cs::Severity::Error,
         Severity::Warning => cs::Severity::Warning,
     };
-    let labels = diagnostic.labels.iter().enumerate().filter_map(|(i, label)| {
-        let file = lookup(sources, label.span.file)?;
-        let style = if i == 0 { cs::LabelStyle::Primary } else { cs::LabelStyle::Secondary };
-        Some(
-            cs::Label::new(style, label.span.file, drawn_range(file, label.span))
-                .with_message(&label.message),
-        )
-    });
-    let mut notes: Vec<String> = diagnostic.notes.iter().map(|n| format!("note: {n}")).collect();
+    let labels = diagnostic
+        .labels
+        .iter()
+        .enumerate()
+        .filter_map(|(i, label)| {
+            let file = lookup(sources, label.span.file)?;
+            let style = if i == 0 {
+                cs::LabelStyle::Primary
+            } else {
+                cs::LabelStyle::Secondary
+            };
+            Some(
+                cs::Label::new(style, label.span.file, drawn_range(file, label.span))
+                    .with_message(&label.message),
+            )
+        });
+    let mut notes: Vec<String> = diagnostic
+        .notes
+        .iter()
+        .map(|n| format!("note: {n}"))
+        .collect();
     let fix = diagnostic.fix.as_ref().map(|fix| &fix.message);
     if let Some(help) = diagnostic.help.as_ref().or(fix) {
         notes.push(format!("help: {help}"));
@@ -151,13 +167,17 @@ fn io_error(error: files::Error) -> io::Error {
 /// Writes `diagnostics` for people, rustc-style, each followed by a blank line:
 ///
 /// ```text
-/// error[E0200]: type mismatch
-///   --> main.flow:3:12
-///    |
-///  3 |     scale(x=x, factor=factor)
-///    |                       ^^^^^^ expected `int`, found `str`
-///    |
-///    = help: …
+/// error[E0200]: `scale` expects `int` for `factor`, found `str`
+///   --> main.flow:6:23
+///   |
+/// 1 | task scale(x: float, factor: int) -> float {
+///   |                              --- this expects `int`
+///   .
+/// 6 |     scale(x=x, factor=factor)
+///   |                       ^^^^^^ this is `str`
+///   |
+///   = note: …
+///   = help: …
 /// ```
 ///
 /// With `color`, ANSI colour codes are added. The whole text is written to `out` at once.
@@ -194,12 +214,18 @@ fn count(n: usize, noun: &str) -> String {
 /// The closing line after the diagnostics, or `None` when there are none:
 /// `error: could not check due to 2 errors and 1 warning`, `warning: 3 warnings emitted`.
 pub fn summary(diagnostics: &[Diagnostic]) -> Option<String> {
-    let errors = diagnostics.iter().filter(|d| d.severity() == Severity::Error).count();
+    let errors = diagnostics
+        .iter()
+        .filter(|d| d.severity() == Severity::Error)
+        .count();
     let warnings = diagnostics.len() - errors;
     match (errors, warnings) {
         (0, 0) => None,
         (0, w) => Some(format!("warning: {} emitted", count(w, "warning"))),
-        (e, 0) => Some(format!("error: could not check due to {}", count(e, "error"))),
+        (e, 0) => Some(format!(
+            "error: could not check due to {}",
+            count(e, "error")
+        )),
         (e, w) => Some(format!(
             "error: could not check due to {} and {}",
             count(e, "error"),
@@ -245,10 +271,18 @@ struct JsonFix<'a> {
     replacement: &'a str,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, Clone, Copy)]
 struct JsonRange {
     start: JsonPosition,
     end: JsonPosition,
+}
+
+impl JsonRange {
+    /// Where a span without a known file is reported: 1:1.
+    const UNKNOWN: JsonRange = JsonRange {
+        start: JsonPosition { line: 1, column: 1 },
+        end: JsonPosition { line: 1, column: 1 },
+    };
 }
 
 #[derive(Serialize, Clone, Copy)]
@@ -259,12 +293,15 @@ struct JsonPosition {
 
 impl From<LineCol> for JsonPosition {
     fn from(position: LineCol) -> JsonPosition {
-        JsonPosition { line: position.line, column: position.column }
+        JsonPosition {
+            line: position.line,
+            column: position.column,
+        }
     }
 }
 
-/// The file name and 1-based character range of `span`; `<unknown>` at 1:1 for a span whose
-/// file is not in the map.
+/// The file name and 1-based character range of `span`; [`UNKNOWN_FILE`] at 1:1 for a span
+/// whose file is not in the map.
 fn locate(sources: &SourceMap, span: Span) -> (&str, JsonRange) {
     match lookup(sources, span.file) {
         Some(file) => {
@@ -275,10 +312,7 @@ fn locate(sources: &SourceMap, span: Span) -> (&str, JsonRange) {
             };
             (&file.name, range)
         }
-        None => {
-            let origin = JsonPosition { line: 1, column: 1 };
-            (UNKNOWN_FILE, JsonRange { start: origin, end: origin })
-        }
+        None => (UNKNOWN_FILE, JsonRange::UNKNOWN),
     }
 }
 
@@ -288,18 +322,25 @@ fn json_diagnostic<'a>(diagnostic: &'a Diagnostic, sources: &'a SourceMap) -> Js
         .iter()
         .map(|label| {
             let (file, range) = locate(sources, label.span);
-            JsonLabel { message: &label.message, file, range }
+            JsonLabel {
+                message: &label.message,
+                file,
+                range,
+            }
         })
         .collect();
     let (file, range) = match labels.first() {
-        Some(primary) => {
-            (primary.file, JsonRange { start: primary.range.start, end: primary.range.end })
-        }
-        None => locate(sources, Span { file: FileId(u32::MAX), start: 0, end: 0 }),
+        Some(primary) => (primary.file, primary.range),
+        None => (UNKNOWN_FILE, JsonRange::UNKNOWN),
     };
     let fix = diagnostic.fix.as_ref().map(|fix| {
         let (file, range) = locate(sources, fix.span);
-        JsonFix { message: &fix.message, file, range, replacement: &fix.replacement }
+        JsonFix {
+            message: &fix.message,
+            file,
+            range,
+            replacement: &fix.replacement,
+        }
     });
     JsonDiagnostic {
         code: diagnostic.code,
@@ -322,7 +363,10 @@ fn json_diagnostic<'a>(diagnostic: &'a Diagnostic, sources: &'a SourceMap) -> Js
 pub fn to_json(diagnostics: &[Diagnostic], sources: &SourceMap) -> serde_json::Value {
     let document = JsonDocument {
         version: JSON_VERSION,
-        diagnostics: diagnostics.iter().map(|d| json_diagnostic(d, sources)).collect(),
+        diagnostics: diagnostics
+            .iter()
+            .map(|d| json_diagnostic(d, sources))
+            .collect(),
     };
     serde_json::to_value(document).expect("the JSON document has string keys only")
 }
@@ -340,7 +384,11 @@ mod tests {
 
     fn span_of(map: &SourceMap, file: FileId, needle: &str, nth: usize) -> Span {
         let text = &map.get(file).text;
-        let start = text.match_indices(needle).nth(nth).expect("needle in text").0;
+        let start = text
+            .match_indices(needle)
+            .nth(nth)
+            .expect("needle in text")
+            .0;
         Span::new(file, start..start + needle.len())
     }
 
@@ -419,8 +467,12 @@ workflow main(x: float, factor: str) -> float {
         });
         assert_eq!(json, expected);
         // Keys keep the documented order.
-        let keys: Vec<&str> =
-            json["diagnostics"][0].as_object().unwrap().keys().map(String::as_str).collect();
+        let keys: Vec<&str> = json["diagnostics"][0]
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
         assert_eq!(
             keys,
             ["code", "severity", "message", "file", "range", "labels", "help", "notes", "fix"]
@@ -443,7 +495,10 @@ workflow main(x: float, factor: str) -> float {
         assert_eq!(d["help"], serde_json::Value::Null);
         assert_eq!(d["fix"], serde_json::Value::Null);
         assert_eq!(d["notes"], json!([]));
-        assert_eq!(d["range"], json!({"start": {"line": 1, "column": 10}, "end": {"line": 1, "column": 16}}));
+        assert_eq!(
+            d["range"],
+            json!({"start": {"line": 1, "column": 10}, "end": {"line": 1, "column": 16}})
+        );
         assert_eq!(to_json(&[], &map), json!({"version": 1, "diagnostics": []}));
     }
 
@@ -452,7 +507,12 @@ workflow main(x: float, factor: str) -> float {
         let (map, file) = sources(PROGRAM);
         let out = human(&[mismatch(&map, file)], &map, false);
         assert!(out.contains("--> demo.flow:4:28"), "{out}");
-        let d = Diagnostic::new(Code::E0100, span_of(&map, file, "λ", 1), "unknown name", "here");
+        let d = Diagnostic::new(
+            Code::E0100,
+            span_of(&map, file, "λ", 1),
+            "unknown name",
+            "here",
+        );
         assert!(human(&[d], &map, false).contains("--> demo.flow:5:2"));
     }
 
@@ -500,10 +560,26 @@ workflow main(x: float, factor: str) -> float {
     #[test]
     fn bad_spans_and_missing_files_do_not_panic() {
         let (map, file) = sources("λ\n");
-        let inside_char = Span { file, start: 1, end: 1 };
-        let past_end = Span { file, start: 10, end: 99 };
-        let reversed = Span { file, start: 2, end: 0 };
-        let missing = Span { file: FileId(7), start: 0, end: 1 };
+        let inside_char = Span {
+            file,
+            start: 1,
+            end: 1,
+        };
+        let past_end = Span {
+            file,
+            start: 10,
+            end: 99,
+        };
+        let reversed = Span {
+            file,
+            start: 2,
+            end: 0,
+        };
+        let missing = Span {
+            file: FileId(7),
+            start: 0,
+            end: 1,
+        };
         let d = Diagnostic::new(Code::E0001, inside_char, "bad", "inside a character")
             .with_label(past_end, "past the end")
             .with_label(reversed, "reversed")
@@ -529,24 +605,25 @@ workflow main(x: float, factor: str) -> float {
 
     #[test]
     fn summary_counts_and_pluralizes() {
-        let (map, file) = sources("x\n");
-        let span = Span::new(file, 0..1);
-        let error = Diagnostic::new(Code::E0100, span, "unknown name `x`", "not found");
-        let warning = Diagnostic::new(Code::W0200, span, "unused variable `x`", "unused");
-        let _ = &map;
-        assert_eq!(summary(&[]), None);
-        assert_eq!(summary(&[warning.clone()]).unwrap(), "warning: 1 warning emitted");
+        let span = Span::new(FileId(0), 0..1);
+        let of = |errors: usize, warnings: usize| {
+            let error = Diagnostic::new(Code::E0100, span, "unknown name `x`", "not found");
+            let warning = Diagnostic::new(Code::W0200, span, "unused variable `x`", "unused");
+            let mut all = vec![warning; warnings];
+            all.extend(std::iter::repeat_n(error, errors));
+            summary(&all)
+        };
+        assert_eq!(of(0, 0), None);
+        assert_eq!(of(0, 1).unwrap(), "warning: 1 warning emitted");
+        assert_eq!(of(0, 2).unwrap(), "warning: 2 warnings emitted");
+        assert_eq!(of(1, 0).unwrap(), "error: could not check due to 1 error");
+        assert_eq!(of(3, 0).unwrap(), "error: could not check due to 3 errors");
         assert_eq!(
-            summary(&[warning.clone(), warning.clone()]).unwrap(),
-            "warning: 2 warnings emitted"
-        );
-        assert_eq!(summary(&[error.clone()]).unwrap(), "error: could not check due to 1 error");
-        assert_eq!(
-            summary(&[error.clone(), error.clone(), warning.clone()]).unwrap(),
+            of(2, 1).unwrap(),
             "error: could not check due to 2 errors and 1 warning"
         );
         assert_eq!(
-            summary(&[error, warning.clone(), warning]).unwrap(),
+            of(1, 2).unwrap(),
             "error: could not check due to 1 error and 2 warnings"
         );
     }

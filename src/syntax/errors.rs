@@ -16,7 +16,11 @@ pub fn from_pest(file: FileId, text: &str, offset: usize, error: &Error<Rule>) -
         };
     let at = at.min(text.len());
     let found = found_at(text, at);
-    let end = at + found.len().max(if at < text.len() { 1 } else { 0 }).min(text.len() - at);
+    let end = at
+        + found
+            .len()
+            .max(if at < text.len() { 1 } else { 0 })
+            .min(text.len() - at);
     let span = Span::new(file, at..end);
     let found_words = describe_found(found);
 
@@ -33,9 +37,17 @@ pub fn from_pest(file: FileId, text: &str, offset: usize, error: &Error<Rule>) -
         }
     }
     let at_line_end = found.is_empty() || found.starts_with(['\n', '\r']);
-    if at_line_end && tokens.iter().any(|t| t == "\"" || t == "\"\"\"") && !rules.iter().any(|r| r == EXPRESSION) {
-        return Diagnostic::new(Code::E0001, span, "unterminated string", "the string is still open here")
-            .with_help("close the string with `\"`; use `\"\"\"…\"\"\"` for text that spans lines");
+    if at_line_end
+        && tokens.iter().any(|t| t == "\"" || t == "\"\"\"")
+        && !rules.iter().any(|r| r == EXPRESSION)
+    {
+        return Diagnostic::new(
+            Code::E0001,
+            span,
+            "unterminated string",
+            "the string is still open here",
+        )
+        .with_help("close the string with `\"`; use `\"\"\"…\"\"\"` for text that spans lines");
     }
     let expected = if at_line_end && rules.iter().any(|r| r == EXPRESSION) {
         vec![EXPRESSION.to_string()]
@@ -46,7 +58,11 @@ pub fn from_pest(file: FileId, text: &str, offset: usize, error: &Error<Rule>) -
         0 => format!("unexpected {found_words}"),
         _ => format!("expected {}, found {found_words}", join_or(&expected)),
     };
-    let label = if expected.is_empty() { "unexpected here".to_string() } else { format!("expected {}", join_or(&expected)) };
+    let label = if expected.is_empty() {
+        "unexpected here".to_string()
+    } else {
+        format!("expected {}", join_or(&expected))
+    };
     Diagnostic::new(Code::E0001, span, message, label)
 }
 
@@ -74,8 +90,8 @@ const CONTINUATIONS: &[&str] = &[EXPRESSION, "a type", "an annotation", "an argu
 /// operators, whitespace and the first tokens of an expected expression only repeat the rest.
 fn curate(tokens: Vec<String>, rules: Vec<String>) -> Vec<String> {
     const NOISE: &[&str] = &[
-        " ", "\t", "\r", "!=", "%", "*", "**", "/", "//", "<", "<=", "==", ">", ">=", "??", "+", "-", "|",
-        "?", ".", "@", "#", ";", "\\", "_", "e", "E",
+        " ", "\t", "\r", "!=", "%", "*", "**", "/", "//", "<", "<=", "==", ">", ">=", "??", "+",
+        "-", "|", "?", ".", "@", "#", ";", "\\", "_", "e", "E",
     ];
     const EXPRESSION_START: &[&str] = &["\"", "\"\"\"", "(", "[", "{", "-"];
     let wants_expression = rules.iter().any(|r| r == EXPRESSION);
@@ -88,10 +104,17 @@ fn curate(tokens: Vec<String>, rules: Vec<String>) -> Vec<String> {
         if noise {
             continue;
         }
-        let word = if token == "\n" || token == "\r\n" { "the end of the line".to_string() } else { format!("`{token}`") };
+        let word = if token == "\n" || token == "\r\n" {
+            "the end of the line".to_string()
+        } else {
+            format!("`{token}`")
+        };
         push_unique(&mut words, word);
     }
-    if words.iter().any(|w| ["`)`", "`]`", "`}`", "`,`"].contains(&w.as_str())) {
+    if words
+        .iter()
+        .any(|w| ["`)`", "`]`", "`}`", "`,`"].contains(&w.as_str()))
+    {
         words.retain(|w| w != "the end of the line" && w != "`(`" && w != "`[`");
     }
     let continues = !words.is_empty();
@@ -106,9 +129,13 @@ fn curate(tokens: Vec<String>, rules: Vec<String>) -> Vec<String> {
 /// The token at `at`: a word, a newline, or one character; empty at the end of the text.
 fn found_at(text: &str, at: usize) -> &str {
     let rest = &text[at..];
-    let Some(first) = rest.chars().next() else { return "" };
+    let Some(first) = rest.chars().next() else {
+        return "";
+    };
     if first.is_alphanumeric() || first == '_' {
-        let end = rest.find(|c: char| !(c.is_alphanumeric() || c == '_')).unwrap_or(rest.len());
+        let end = rest
+            .find(|c: char| !(c.is_alphanumeric() || c == '_'))
+            .unwrap_or(rest.len());
         &rest[..end]
     } else {
         &rest[..first.len_utf8()]
@@ -127,7 +154,9 @@ fn describe_found(found: &str) -> String {
 fn rule_words(rule: Rule) -> Option<&'static str> {
     use Rule::*;
     Some(match rule {
-        item | item_alone => "a declaration (`task`, `workflow`, `fn`, `struct`, `class`, `enum`, `type`, `import`)",
+        item | item_alone => {
+            "a declaration (`task`, `workflow`, `fn`, `struct`, `class`, `enum`, `type`, `import`)"
+        }
         import => "an import",
         ident | variant | generics => "a name",
         param | params => "a parameter",
@@ -136,13 +165,14 @@ fn rule_words(rule: Rule) -> Option<&'static str> {
         type_expr | type_union | type_opt | named_type | tuple_type | none_type => "a type",
         annotation => "an annotation",
         block => "a block `{ … }`",
-        stmt_alone | let_stmt | var_stmt | for_stmt | while_stmt | return_stmt | assign_stmt => "a statement",
-        expr | int | float | duration | string | triple_string | list | dict | paren
-        | if_expr | list_comp | dict_comp | fail_expr => EXPRESSION,
+        stmt_alone | let_stmt | var_stmt | for_stmt | while_stmt | return_stmt | assign_stmt => {
+            "a statement"
+        }
+        expr | int | float | duration | string | triple_string | list | dict | paren | if_expr
+        | list_comp | dict_comp | fail_expr => EXPRESSION,
         arg | call_args => "an argument",
         output => "an output type `-> …`",
         pattern | tuple_pattern => "a name or `(a, b)` pattern",
         _ => return None,
     })
 }
-

@@ -51,7 +51,11 @@ static PRATT: LazyLock<PrattParser<Rule>> = LazyLock::new(|| {
 /// Parses `text` (file `file`) into a module, reporting syntax errors into `errors_out`.
 /// `text` must already be known to nest no deeper than the parser's limit.
 pub fn parse_module(file: FileId, text: &str, errors_out: &mut Vec<Diagnostic>) -> Module {
-    let builder = Builder { file, text, errors: RefCell::new(Vec::new()) };
+    let builder = Builder {
+        file,
+        text,
+        errors: RefCell::new(Vec::new()),
+    };
     let module = match FlowParser::parse(Rule::file, text) {
         Ok(mut pairs) => builder.module(pairs.next().expect("the file rule always yields a pair")),
         Err(error) => {
@@ -78,10 +82,32 @@ fn is_keyword(rule: Rule) -> bool {
     use Rule::*;
     matches!(
         rule,
-        kw_task | kw_workflow | kw_fn | kw_struct | kw_class | kw_enum | kw_extern | kw_type
-            | kw_import | kw_let | kw_var | kw_if | kw_else | kw_for | kw_in | kw_while
-            | kw_break | kw_continue | kw_return | kw_fail | kw_and | kw_or | kw_not | kw_true
-            | kw_false | kw_none
+        kw_task
+            | kw_workflow
+            | kw_fn
+            | kw_struct
+            | kw_class
+            | kw_enum
+            | kw_extern
+            | kw_type
+            | kw_import
+            | kw_let
+            | kw_var
+            | kw_if
+            | kw_else
+            | kw_for
+            | kw_in
+            | kw_while
+            | kw_break
+            | kw_continue
+            | kw_return
+            | kw_fail
+            | kw_and
+            | kw_or
+            | kw_not
+            | kw_true
+            | kw_false
+            | kw_none
     )
 }
 
@@ -96,7 +122,10 @@ impl<'t> Builder<'t> {
     }
 
     fn ident(&self, pair: Pair<'_, Rule>) -> Ident {
-        Ident { name: pair.as_str().to_string(), span: self.span(&pair) }
+        Ident {
+            name: pair.as_str().to_string(),
+            span: self.span(&pair),
+        }
     }
 
     fn module(&self, pair: Pair<'_, Rule>) -> Module {
@@ -136,7 +165,11 @@ impl<'t> Builder<'t> {
             Rule::std_path => ImportTarget::Std(target.as_str()["std.".len()..].to_string()),
             _ => ImportTarget::File(self.string_text(target)),
         };
-        Import { target, span, target_span }
+        Import {
+            target,
+            span,
+            target_span,
+        }
     }
 
     /// The text of a string literal used as a path (interpolation is not allowed there).
@@ -167,7 +200,12 @@ impl<'t> Builder<'t> {
                 _ => kind = Some(self.declaration(p)),
             }
         }
-        Item { doc, annotations, kind: kind.expect("an item has a declaration"), span }
+        Item {
+            doc,
+            annotations,
+            kind: kind.expect("an item has a declaration"),
+            span,
+        }
     }
 
     fn declaration(&self, pair: Pair<'_, Rule>) -> ItemKind {
@@ -176,7 +214,12 @@ impl<'t> Builder<'t> {
         match rule {
             Rule::struct_decl | Rule::class_decl => {
                 let name = self.ident(parts.next().unwrap());
-                let fields = parts.next().unwrap().into_inner().map(|f| self.param(f)).collect();
+                let fields = parts
+                    .next()
+                    .unwrap()
+                    .into_inner()
+                    .map(|f| self.param(f))
+                    .collect();
                 let record = Record { name, fields };
                 if rule == Rule::struct_decl {
                     ItemKind::Struct(record)
@@ -197,13 +240,20 @@ impl<'t> Builder<'t> {
             Rule::extern_decl => ItemKind::Extern(self.ident(parts.next().unwrap())),
             Rule::alias_decl => {
                 let name = self.ident(parts.next().unwrap());
-                ItemKind::Alias { name, ty: self.type_expr(parts.next().unwrap()) }
+                ItemKind::Alias {
+                    name,
+                    ty: self.type_expr(parts.next().unwrap()),
+                }
             }
             _ => ItemKind::Callable(self.callable(rule, parts)),
         }
     }
 
-    fn callable<'a>(&self, rule: Rule, mut parts: impl Iterator<Item = Pair<'a, Rule>>) -> Callable {
+    fn callable<'a>(
+        &self,
+        rule: Rule,
+        mut parts: impl Iterator<Item = Pair<'a, Rule>>,
+    ) -> Callable {
         let kind = match rule {
             Rule::fn_decl => CallableKind::Fn,
             Rule::task_decl => CallableKind::Task,
@@ -220,7 +270,9 @@ impl<'t> Builder<'t> {
         };
         for p in parts {
             match p.as_rule() {
-                Rule::generics => callable.generics = p.into_inner().map(|g| self.ident(g)).collect(),
+                Rule::generics => {
+                    callable.generics = p.into_inner().map(|g| self.ident(g)).collect()
+                }
                 Rule::params => callable.params = p.into_inner().map(|q| self.param(q)).collect(),
                 Rule::output => callable.output = self.output(p),
                 Rule::block => callable.body = Some(self.block(p)),
@@ -236,7 +288,13 @@ impl<'t> Builder<'t> {
         let name = self.ident(parts.next().unwrap());
         let ty = self.type_expr(parts.next().unwrap());
         let default = parts.next().map(|e| self.expr(e));
-        Param { doc: self.doc_above(span.start as usize), name, ty, default, span }
+        Param {
+            doc: self.doc_above(span.start as usize),
+            name,
+            ty,
+            default,
+            span,
+        }
     }
 
     fn output(&self, pair: Pair<'_, Rule>) -> Output {
@@ -262,7 +320,10 @@ impl<'t> Builder<'t> {
         let span = self.span(&pair);
         let mut parts = pair.into_inner();
         let name = self.ident(parts.next().unwrap());
-        let args = parts.next().map(|a| a.into_inner().map(|x| self.arg(x)).collect()).unwrap_or_default();
+        let args = parts
+            .next()
+            .map(|a| a.into_inner().map(|x| self.arg(x)).collect())
+            .unwrap_or_default();
         Annotation { name, args, span }
     }
 
@@ -279,7 +340,11 @@ impl<'t> Builder<'t> {
         if members.len() == 1 {
             return members.pop().unwrap();
         }
-        TypeExpr { kind: TypeExprKind::Union(members), annotations: Vec::new(), span }
+        TypeExpr {
+            kind: TypeExprKind::Union(members),
+            annotations: Vec::new(),
+            span,
+        }
     }
 
     fn type_opt(&self, pair: Pair<'_, Rule>) -> TypeExpr {
@@ -287,7 +352,11 @@ impl<'t> Builder<'t> {
         let mut ty = self.type_atom(parts.next().unwrap());
         for q in parts {
             let span = ty.span.to(self.span(&q));
-            ty = TypeExpr { kind: TypeExprKind::Optional(Box::new(ty)), annotations: Vec::new(), span };
+            ty = TypeExpr {
+                kind: TypeExprKind::Optional(Box::new(ty)),
+                annotations: Vec::new(),
+                span,
+            };
         }
         ty
     }
@@ -296,14 +365,20 @@ impl<'t> Builder<'t> {
         let span = self.span(&pair);
         let kind = match pair.as_rule() {
             Rule::none_type => TypeExprKind::None,
-            Rule::tuple_type => TypeExprKind::Tuple(pair.into_inner().map(|t| self.type_expr(t)).collect()),
+            Rule::tuple_type => {
+                TypeExprKind::Tuple(pair.into_inner().map(|t| self.type_expr(t)).collect())
+            }
             _ => {
                 let mut parts = pair.into_inner();
                 let name = self.ident(parts.next().unwrap());
                 TypeExprKind::Named(name, parts.map(|t| self.type_expr(t)).collect())
             }
         };
-        TypeExpr { kind, annotations: Vec::new(), span }
+        TypeExpr {
+            kind,
+            annotations: Vec::new(),
+            span,
+        }
     }
 
     // ------------------------------------------------------------ statements
@@ -329,18 +404,30 @@ impl<'t> Builder<'t> {
                 } else {
                     None
                 };
-                StmtKind::Let { mutable: rule == Rule::var_stmt, pattern, ty, value: self.expr(next) }
+                StmtKind::Let {
+                    mutable: rule == Rule::var_stmt,
+                    pattern,
+                    ty,
+                    value: self.expr(next),
+                }
             }
             Rule::for_stmt => {
                 let mut parts = inner(pair);
                 let pattern = self.pattern(parts.next().unwrap());
                 let iter = self.expr(parts.next().unwrap());
-                StmtKind::For { pattern, iter, body: self.block(parts.next().unwrap()) }
+                StmtKind::For {
+                    pattern,
+                    iter,
+                    body: self.block(parts.next().unwrap()),
+                }
             }
             Rule::while_stmt => {
                 let mut parts = inner(pair);
                 let cond = self.expr(parts.next().unwrap());
-                StmtKind::While { cond, body: self.block(parts.next().unwrap()) }
+                StmtKind::While {
+                    cond,
+                    body: self.block(parts.next().unwrap()),
+                }
             }
             Rule::break_stmt => StmtKind::Break,
             Rule::continue_stmt => StmtKind::Continue,
@@ -349,8 +436,14 @@ impl<'t> Builder<'t> {
                 let mut parts = pair.into_inner();
                 let mut place = parts.next().unwrap().into_inner();
                 let target = self.ident(place.next().unwrap());
-                let indices = place.map(|i| self.expr(i.into_inner().next().unwrap())).collect();
-                StmtKind::Assign { target, indices, value: self.expr(parts.next().unwrap()) }
+                let indices = place
+                    .map(|i| self.expr(i.into_inner().next().unwrap()))
+                    .collect();
+                StmtKind::Assign {
+                    target,
+                    indices,
+                    value: self.expr(parts.next().unwrap()),
+                }
             }
             Rule::expr_stmt => StmtKind::Expr(self.expr(pair.into_inner().next().unwrap())),
             _ => {
@@ -378,13 +471,23 @@ impl<'t> Builder<'t> {
             .map_primary(|p| self.primary(p))
             .map_prefix(|op, rhs| {
                 let span = self.span(&op).to(rhs.span);
-                let op = if op.as_rule() == Rule::op_not { UnaryOp::Not } else { UnaryOp::Neg };
-                Expr { kind: ExprKind::Unary(op, Box::new(rhs)), span }
+                let op = if op.as_rule() == Rule::op_not {
+                    UnaryOp::Not
+                } else {
+                    UnaryOp::Neg
+                };
+                Expr {
+                    kind: ExprKind::Unary(op, Box::new(rhs)),
+                    span,
+                }
             })
             .map_postfix(|lhs, op| self.postfix(lhs, op))
             .map_infix(|lhs, op, rhs| {
                 let span = lhs.span.to(rhs.span);
-                Expr { kind: ExprKind::Binary(binop(op.as_rule()), Box::new(lhs), Box::new(rhs)), span }
+                Expr {
+                    kind: ExprKind::Binary(binop(op.as_rule()), Box::new(lhs), Box::new(rhs)),
+                    span,
+                }
             })
             .parse(pair.into_inner())
     }
@@ -392,18 +495,31 @@ impl<'t> Builder<'t> {
     fn postfix(&self, lhs: Expr, op: Pair<'_, Rule>) -> Expr {
         let span = lhs.span.to(self.span(&op));
         let kind = match op.as_rule() {
-            Rule::call_args => ExprKind::Call(Box::new(lhs), op.into_inner().map(|a| self.arg(a)).collect()),
-            Rule::field_access => ExprKind::Field(Box::new(lhs), self.ident(op.into_inner().next().unwrap())),
+            Rule::call_args => ExprKind::Call(
+                Box::new(lhs),
+                op.into_inner().map(|a| self.arg(a)).collect(),
+            ),
+            Rule::field_access => {
+                ExprKind::Field(Box::new(lhs), self.ident(op.into_inner().next().unwrap()))
+            }
             Rule::tuple_index => {
                 let digits = op.into_inner().next().unwrap();
                 let digits_span = self.span(&digits);
                 let n = digits.as_str().parse().unwrap_or_else(|_| {
-                    self.error(Diagnostic::new(Code::E0001, digits_span, "tuple index out of range", "too large"));
+                    self.error(Diagnostic::new(
+                        Code::E0001,
+                        digits_span,
+                        "tuple index out of range",
+                        "too large",
+                    ));
                     u32::MAX
                 });
                 ExprKind::TupleIndex(Box::new(lhs), n, digits_span)
             }
-            _ => ExprKind::Index(Box::new(lhs), Box::new(self.expr(op.into_inner().next().unwrap()))),
+            _ => ExprKind::Index(
+                Box::new(lhs),
+                Box::new(self.expr(op.into_inner().next().unwrap())),
+            ),
         };
         Expr { kind, span }
     }
@@ -445,7 +561,11 @@ impl<'t> Builder<'t> {
                 let mut parts = pair.into_inner();
                 let key = self.expr(parts.next().unwrap());
                 let value = self.expr(parts.next().unwrap());
-                ExprKind::DictComp(Box::new(key), Box::new(value), self.comprehension(parts.next().unwrap()))
+                ExprKind::DictComp(
+                    Box::new(key),
+                    Box::new(value),
+                    self.comprehension(parts.next().unwrap()),
+                )
             }
             Rule::paren => return self.paren(pair),
             Rule::if_expr => self.if_expr(pair),
@@ -460,7 +580,11 @@ impl<'t> Builder<'t> {
         let pattern = self.pattern(parts.next().unwrap());
         let iter = Box::new(self.expr(parts.next().unwrap()));
         let cond = parts.next().map(|c| Box::new(self.expr(c)));
-        Comprehension { pattern, iter, cond }
+        Comprehension {
+            pattern,
+            iter,
+            cond,
+        }
     }
 
     fn if_expr(&self, pair: Pair<'_, Rule>) -> ExprKind {
@@ -504,8 +628,13 @@ impl<'t> Builder<'t> {
         } else {
             let first = items.iter().find(|(n, _)| n.is_none()).unwrap();
             self.error(
-                Diagnostic::new(Code::E0001, first.1.span, "a tuple mixes named and unnamed items", "this item has no name")
-                    .with_help("name every item, `(total=t, mean=m)`, or none of them, `(t, m)`"),
+                Diagnostic::new(
+                    Code::E0001,
+                    first.1.span,
+                    "a tuple mixes named and unnamed items",
+                    "this item has no name",
+                )
+                .with_help("name every item, `(total=t, mean=m)`, or none of them, `(t, m)`"),
             );
             ExprKind::Error
         };
@@ -517,9 +646,18 @@ impl<'t> Builder<'t> {
             Ok(n) => ExprKind::Int(n),
             Err(_) => {
                 self.error(
-                    Diagnostic::new(Code::E0001, span, "integer literal out of range", "does not fit in 64 bits")
-                        .with_note(format!("an `int` lies between {} and {}", i64::MIN, i64::MAX))
-                        .with_help("use a `float` literal for larger magnitudes, e.g. `1e20`"),
+                    Diagnostic::new(
+                        Code::E0001,
+                        span,
+                        "integer literal out of range",
+                        "does not fit in 64 bits",
+                    )
+                    .with_note(format!(
+                        "an `int` lies between {} and {}",
+                        i64::MIN,
+                        i64::MAX
+                    ))
+                    .with_help("use a `float` literal for larger magnitudes, e.g. `1e20`"),
                 );
                 ExprKind::Error
             }
@@ -530,14 +668,21 @@ impl<'t> Builder<'t> {
         match text.replace('_', "").parse::<f64>() {
             Ok(x) if x.is_finite() => ExprKind::Float(x),
             _ => {
-                self.error(Diagnostic::new(Code::E0001, span, "float literal out of range", "too large for a 64-bit float"));
+                self.error(Diagnostic::new(
+                    Code::E0001,
+                    span,
+                    "float literal out of range",
+                    "too large for a 64-bit float",
+                ));
                 ExprKind::Error
             }
         }
     }
 
     fn duration_literal(&self, text: &str, span: Span) -> ExprKind {
-        let digits_end = text.find(|c: char| c.is_ascii_alphabetic()).unwrap_or(text.len());
+        let digits_end = text
+            .find(|c: char| c.is_ascii_alphabetic())
+            .unwrap_or(text.len());
         let unit_ms: i64 = match &text[digits_end..] {
             "ms" => 1,
             "s" => 1_000,
@@ -545,11 +690,20 @@ impl<'t> Builder<'t> {
             "h" => 3_600_000,
             _ => 86_400_000,
         };
-        let ms = text[..digits_end].replace('_', "").parse::<i64>().ok().and_then(|n| n.checked_mul(unit_ms));
+        let ms = text[..digits_end]
+            .replace('_', "")
+            .parse::<i64>()
+            .ok()
+            .and_then(|n| n.checked_mul(unit_ms));
         match ms {
             Some(ms) => ExprKind::Duration(ms),
             None => {
-                self.error(Diagnostic::new(Code::E0001, span, "duration literal out of range", "too long"));
+                self.error(Diagnostic::new(
+                    Code::E0001,
+                    span,
+                    "duration literal out of range",
+                    "too long",
+                ));
                 ExprKind::Error
             }
         }
@@ -574,7 +728,11 @@ impl<'t> Builder<'t> {
                         "{" => "{",
                         "}" => "}",
                         other => {
-                            let shown = if other == "\n" || other == "\r" { "\\ at the end of a line".to_string() } else { format!("`\\{other}`") };
+                            let shown = if other == "\n" || other == "\r" {
+                                "\\ at the end of a line".to_string()
+                            } else {
+                                format!("`\\{other}`")
+                            };
                             self.error(
                                 Diagnostic::new(Code::E0001, self.span(&p), format!("unknown escape {shown}"), "unknown escape")
                                     .with_help("the escapes are \\n \\t \\r \\\\ \\\" \\{ \\}; write `\\\\` for a backslash"),
@@ -601,7 +759,9 @@ impl<'t> Builder<'t> {
         while end > 0 {
             let start = self.text[..end - 1].rfind('\n').map_or(0, |i| i + 1);
             let line = self.text[start..end - 1].trim();
-            let Some(doc) = line.strip_prefix("##") else { break };
+            let Some(doc) = line.strip_prefix("##") else {
+                break;
+            };
             lines.push(doc.strip_prefix(' ').unwrap_or(doc).to_string());
             end = start;
         }

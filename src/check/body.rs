@@ -1,0 +1,1161 @@
+//! Type checking of `fn` and `task` bodies (LANGUAGE.md section 7): local scopes, statements and
+//! expressions, checked against what the context expects so that a mismatch is reported at the
+//! innermost expression that causes it.
+//!
+//! Consumes a callable's AST and signature; produces diagnostics. The same [`Checker`] holds the
+//! name lookup and call checking that workflow bodies ([`super::workflow`]) use.
+
+use std::collections::HashSet;
+
+use super::collect::{Scope, TypeResolver};
+use super::suggest::did_you_mean;
+use super::types::*;
+use crate::diagnostics::{Code, Diagnostic};
+use crate::source::Span;
+use crate::syntax::ast::*;
+
+/// What the context wants of an expression, and how to report it when it does not get it.
+#[derive(Clone, Debug)]
+pub struct Expect {
+    /// The wanted type.
+    pub ty: Type,
+    /// E0200 for ordinary mismatches, E0205 for a callable's result.
+    pub code: Code,
+    /// Where the expectation comes from, labelled secondary.
+    pub origin: Option<(Span, String)>,
+    /// The first words of the message, e.g. "the argument `a` of task `t`".
+    pub what: String,
+}
+
+impl Expect {
+    /// An ordinary E0200 expectation.
+    pub fn ty(ty: Type, what: impl Into<String>) -> Expect {
+        Expect {
+            ty,
+            code: Code::E0200,
+            origin: None,
+            what: what.into(),
+        }
+    }
+
+    /// Adds where the expectation comes from.
+    pub fn because(mut self, span: Span, label: impl Into<String>) -> Expect {
+        self.origin = Some((span, label.into()));
+        self
+    }
+}
+
+/// A local variable (or, in a workflow, a promise).
+#[derive(Debug)]
+pub struct Local {
+    /// Its name.
+    pub name: String,
+    /// Its type.
+    pub ty: Type,
+    /// `var` rather than `let`.
+    pub mutable: bool,
+    /// Where it is bound.
+    pub span: Span,
+    /// Whether it was read.
+    pub used: bool,
+    /// Parameters are never reported unused.
+    pub param: bool,
+}
+
+/// What a name stands for.
+pub enum Named {
+    /// A local variable or parameter, by scope depth and index.
+    Local(usize, usize),
+    /// Top-level declarations (several for overloaded built-ins).
+    Decls(Vec<DeclId>),
+}
+
+/// The checker of one callable's body.
+pub struct Checker<'a> {
+    /// The declaration table.
+    pub decls: &'a Decls,
+    /// The module's scope.
+    pub scope: &'a Scope,
+    /// Where problems go.
+    pub diags: &'a mut Vec<Diagnostic>,
+    /// The callable being checked.
+    pub owner: &'a Callable,
+    /// Its signature.
+    pub sig: &'a Signature,
+    /// Imports of the module whose names were used.
+    pub used_imports: &'a mut HashSet<usize>,
+    /// Workflow-to-workflow calls, for E0302.
+    pub workflow_calls: &'a mut Vec<(DeclId, Span)>,
+    /// Whether the module is part of the standard library.
+    pub is_std: bool,
+    /// Local scopes, innermost last.
+    pub locals: Vec<Vec<Local>>,
+    /// Whether the arguments being matched are a record's fields (for wording).
+    pub record_fields: bool,
+    loops: usize,
+}
+
+impl<'a> Checker<'a> {
+    /// A checker for `owner`'s body.
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        decls: &'a Decls,
+        scope: &'a Scope,
+        diags: &'a mut Vec<Diagnostic>,
+        owner: &'a Callable,
+        sig: &'a Signature,
+        used_imports: &'a mut HashSet<usize>,
+        workflow_calls: &'a mut Vec<(DeclId, Span)>,
+        is_std: bool,
+    ) -> Self {
+        Checker {
+            decls,
+            scope,
+            diags,
+            owner,
+            sig,
+            used_imports,
+            workflow_calls,
+            is_std,
+            locals: Vec::new(),
+            record_fields: false,
+            loops: 0,
+        }
+    }
+
+    /// Checks the body of a `fn` or `task`, with its parameters in scope.
+    pub fn check_body(&mut self) {
+        let Some(body) = &self.owner.body else { return };
+        self.push_params();
+        let expect = self.output_expect();
+        let ty = self.block(body, expect.as_ref());
+        if expect.is_some() && ty == Type::None && !ends_with_value(body) {
+            self.missing_value(body);
+        }
+        self.pop_scope();
+    }
+
+    /// Checks parameter (or field) defaults against their declared types.
+    pub fn check_defaults(&mut self) {
+        for (param, field) in self.owner.params.iter().zip(&self.sig.params) {
+            if let Some(default) = &param.default {
+                let expect =
+                    Expect::ty(field.ty.clone(), format!("the default of `{}`", field.name))
+                        .because(param.ty.span, "declared type");
+                self.push_scope();
+                self.expr(default, Some(&expect));
+                self.pop_scope();
+            }
+        }
+    }
+
+    /// Puts the parameters in a first scope.
+    pub fn push_params(&mut self) {
+        let params = self
+            .sig
+            .params
+            .iter()
+            .zip(&self.owner.params)
+            .map(|(f, p)| Local {
+                name: f.name.clone(),
+                ty: f.ty.clone(),
+                mutable: false,
+                span: p.name.span,
+                used: false,
+                param: true,
+            });
+        self.locals.push(params.collect());
+    }
+
+    /// What the body's value must be, from the declared outputs (none when nothing is declared).
+    pub fn output_expect(&self) -> Option<Expect> {
+        if self.sig.outputs == Outputs::Nothing {
+            return None;
+        }
+        let kind = self.owner.kind.keyword();
+        Some(Expect {
+            ty: self.sig.outputs.value_type(),
+            code: Code::E0205,
+            origin: Some((self.sig.output_span, "declared output".into())),
+            what: format!("the result of {kind} `{}`", self.owner.name.name),
+        })
+    }
+
+    /// E0205 for a body that declares outputs but ends without a value.
+    pub fn missing_value(&mut self, body: &Block) {
+        let end = Span {
+            start: body.span.end.saturating_sub(1),
+            ..body.span
+        };
+        let ty = self.decls.show(&self.sig.outputs.value_type());
+        self.diags.push(
+            Diagnostic::new(
+                Code::E0205,
+                end,
+                format!(
+                    "`{}` ends without producing its output `{ty}`",
+                    self.owner.name.name
+                ),
+                "the body ends here without a value",
+            )
+            .with_label(self.sig.output_span, "declared output"),
+        );
+    }
+
+    // ------------------------------------------------------------ scopes and names
+
+    /// Opens a scope.
+    pub fn push_scope(&mut self) {
+        self.locals.push(Vec::new());
+    }
+
+    /// Closes a scope, reporting its unused variables (W0200).
+    pub fn pop_scope(&mut self) {
+        let scope = self.locals.pop().unwrap_or_default();
+        for local in scope {
+            if !local.used && !local.param && !local.name.starts_with('_') {
+                self.diags.push(
+                    Diagnostic::new(
+                        Code::W0200,
+                        local.span,
+                        format!("unused variable `{}`", local.name),
+                        "never read",
+                    )
+                    .with_help(format!("if this is intentional, name it `_{}`", local.name))
+                    .with_fix(
+                        "prefix it with `_`",
+                        local.span,
+                        format!("_{}", local.name),
+                    ),
+                );
+            }
+        }
+    }
+
+    /// Binds a name in the innermost scope (`_` binds nothing).
+    pub fn bind(&mut self, ident: &Ident, ty: Type, mutable: bool) {
+        if ident.name == "_" {
+            return;
+        }
+        let local = Local {
+            name: ident.name.clone(),
+            ty,
+            mutable,
+            span: ident.span,
+            used: false,
+            param: false,
+        };
+        self.locals.last_mut().expect("a scope is open").push(local);
+    }
+
+    /// Binds a pattern to a value of type `ty`; E0204 when a tuple pattern has the wrong length.
+    pub fn bind_pattern(&mut self, pattern: &Pattern, ty: &Type, mutable: bool, value_span: Span) {
+        match pattern {
+            Pattern::Name(ident) => self.bind(ident, ty.clone(), mutable),
+            Pattern::Tuple(items, span) => {
+                let parts: Option<Vec<Type>> = match ty {
+                    Type::Tuple(ts) => Some(ts.clone()),
+                    Type::NamedTuple(fs) => Some(fs.iter().map(|(_, t)| t.clone()).collect()),
+                    Type::Error => Some(vec![Type::Error; items.len()]),
+                    _ => None,
+                };
+                match parts {
+                    Some(parts) if parts.len() == items.len() => {
+                        for (p, t) in items.iter().zip(&parts) {
+                            self.bind_pattern(p, t, mutable, value_span);
+                        }
+                    }
+                    other => {
+                        let n = other.as_ref().map_or(1, Vec::len);
+                        self.diags.push(
+                            Diagnostic::new(
+                                Code::E0204,
+                                *span,
+                                format!(
+                                    "{} names bound to a value with {n} item{}",
+                                    items.len(),
+                                    plural(n)
+                                ),
+                                format!("{} names", items.len()),
+                            )
+                            .with_label(value_span, format!("this is `{}`", self.decls.show(ty))),
+                        );
+                        self.bind_silently(items, mutable, value_span);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Binds the names of patterns whose value is already in error, never reporting them unused.
+    pub fn bind_silently(&mut self, items: &[Pattern], mutable: bool, value_span: Span) {
+        for p in items {
+            self.bind_pattern(p, &Type::Error, mutable, value_span);
+        }
+        for local in self.locals.last_mut().into_iter().flatten() {
+            if local.ty == Type::Error {
+                local.used = true;
+            }
+        }
+    }
+
+    /// What `name` stands for, innermost first; does not report.
+    pub fn lookup(&self, name: &str) -> Option<Named> {
+        for (depth, scope) in self.locals.iter().enumerate().rev() {
+            if let Some(i) = scope.iter().rposition(|l| l.name == name) {
+                return Some(Named::Local(depth, i));
+            }
+        }
+        self.scope.get(name).map(|ids| Named::Decls(ids.to_vec()))
+    }
+
+    /// Marks an import used when `name` came through it.
+    pub fn note_use(&mut self, name: &str) {
+        if let Some(&i) = self.scope.via_import.get(name) {
+            self.used_imports.insert(i);
+        }
+    }
+
+    /// E0100 for an unknown name, with "did you mean" among every name in scope.
+    pub fn unknown_name(&mut self, ident: &Ident, what: &str) {
+        let locals = self.locals.iter().flatten().map(|l| l.name.clone());
+        let globals = self.scope.names.keys().cloned();
+        let mut d = Diagnostic::new(
+            Code::E0100,
+            ident.span,
+            format!("unknown {what} `{}`", ident.name),
+            "not found in this scope",
+        );
+        if let Some(s) = did_you_mean(&ident.name, locals.chain(globals)) {
+            d = d.with_help(format!("did you mean `{s}`?")).with_fix(
+                format!("replace with `{s}`"),
+                ident.span,
+                s,
+            );
+        }
+        self.diags.push(d);
+    }
+
+    /// Reports a mismatch between `found` at `span` and `expect`, unless it fits.
+    pub fn check_fits(&mut self, found: &Type, span: Span, expect: &Expect) {
+        if self.decls.fits(found, &expect.ty) {
+            return;
+        }
+        let want = self.decls.show(&expect.ty);
+        let got = self.decls.show(found);
+        let mut d = Diagnostic::new(
+            expect.code,
+            span,
+            format!("{} must be `{want}`, found `{got}`", expect.what),
+            format!("this is `{got}`"),
+        );
+        if let Some((origin, label)) = &expect.origin {
+            d = d.with_label(*origin, format!("{label}: `{want}`"));
+        }
+        if let Some(help) = conversion_help(found, &expect.ty) {
+            d = d.with_help(help);
+        }
+        self.diags.push(d);
+    }
+
+    /// Resolves a written type (in a `let` annotation).
+    pub fn resolve_type(&mut self, te: &TypeExpr) -> Type {
+        TypeResolver {
+            decls: self.decls,
+            scope: self.scope,
+            generics: &[],
+            diags: self.diags,
+            is_std: self.is_std,
+        }
+        .resolve(te)
+    }
+
+    // ------------------------------------------------------------ statements
+
+    /// Checks a block; its type is its last expression's, or `none`.
+    pub fn block(&mut self, block: &Block, expect: Option<&Expect>) -> Type {
+        self.push_scope();
+        let mut ty = Type::None;
+        let last = block.stmts.len().saturating_sub(1);
+        for (i, stmt) in block.stmts.iter().enumerate() {
+            let is_last = i == last;
+            ty = match &stmt.kind {
+                StmtKind::Expr(e) if is_last => self.expr(e, expect),
+                _ => self.stmt(stmt),
+            };
+        }
+        self.pop_scope();
+        ty
+    }
+
+    fn stmt(&mut self, stmt: &Stmt) -> Type {
+        match &stmt.kind {
+            StmtKind::Let {
+                mutable,
+                pattern,
+                ty,
+                value,
+            } => {
+                let declared = ty.as_ref().map(|te| (self.resolve_type(te), te.span));
+                let found = match &declared {
+                    Some((t, span)) => {
+                        let e = Expect::ty(t.clone(), "this value").because(*span, "declared type");
+                        self.expr(value, Some(&e));
+                        t.clone()
+                    }
+                    None => self.expr(value, None),
+                };
+                self.bind_pattern(pattern, &found, *mutable, value.span);
+                Type::None
+            }
+            StmtKind::Assign {
+                target,
+                indices,
+                value,
+            } => {
+                self.assign(target, indices, value);
+                Type::None
+            }
+            StmtKind::For {
+                pattern,
+                iter,
+                body,
+            } => {
+                let item = self.iter_item(iter);
+                self.push_scope();
+                self.bind_pattern(pattern, &item, false, iter.span);
+                self.loops += 1;
+                self.block(body, None);
+                self.loops -= 1;
+                self.pop_scope();
+                Type::None
+            }
+            StmtKind::While { cond, body } => {
+                self.expr(cond, Some(&Expect::ty(Type::Bool, "a `while` condition")));
+                self.loops += 1;
+                self.block(body, None);
+                self.loops -= 1;
+                Type::None
+            }
+            StmtKind::Break | StmtKind::Continue => {
+                if self.loops == 0 {
+                    let word = if stmt.kind == StmtKind::Break {
+                        "break"
+                    } else {
+                        "continue"
+                    };
+                    self.diags.push(Diagnostic::new(
+                        Code::E0001,
+                        stmt.span,
+                        format!("`{word}` outside a loop"),
+                        "not inside `for` or `while`",
+                    ));
+                }
+                Type::Never
+            }
+            StmtKind::Return(value) => {
+                let expect = self.output_expect();
+                match (value, &expect) {
+                    (Some(v), _) => {
+                        self.expr(v, expect.as_ref());
+                    }
+                    (None, Some(e)) => self.check_fits(&Type::None, stmt.span, e),
+                    (None, None) => {}
+                }
+                Type::Never
+            }
+            StmtKind::Expr(e) => {
+                let ty = self.expr(e, None);
+                if ty == Type::Never {
+                    ty
+                } else {
+                    Type::None
+                }
+            }
+            StmtKind::Error => Type::Error,
+        }
+    }
+
+    fn assign(&mut self, target: &Ident, indices: &[Expr], value: &Expr) {
+        let Some(Named::Local(depth, i)) = self.lookup(&target.name) else {
+            self.unknown_name(target, "variable");
+            self.expr(value, None);
+            return;
+        };
+        let local = &mut self.locals[depth][i];
+        local.used |= !indices.is_empty();
+        let (mutable, mut ty, bound_at) = (local.mutable, local.ty.clone(), local.span);
+        if !mutable {
+            self.diags.push(
+                Diagnostic::new(
+                    Code::E0200,
+                    target.span,
+                    format!("cannot assign to `{}`, bound with `let`", target.name),
+                    "assigned here",
+                )
+                .with_label(bound_at, "bound here")
+                .with_help(format!(
+                    "declare it with `var {}` to reassign it",
+                    target.name
+                )),
+            );
+        }
+        for index in indices {
+            ty = match ty {
+                Type::List(item) => {
+                    self.expr(index, Some(&Expect::ty(Type::Int, "a list index")));
+                    *item
+                }
+                Type::Dict(_, v) => {
+                    self.expr(index, Some(&Expect::ty(Type::Str, "a dict key")));
+                    *v
+                }
+                Type::Error => Type::Error,
+                other => {
+                    self.diags.push(Diagnostic::new(
+                        Code::E0200,
+                        index.span,
+                        format!("cannot index into `{}`", self.decls.show(&other)),
+                        "not a list or dict",
+                    ));
+                    Type::Error
+                }
+            };
+        }
+        let expect = Expect::ty(ty, format!("the value assigned to `{}`", target.name))
+            .because(bound_at, "its type");
+        self.expr(value, Some(&expect));
+    }
+
+    /// The item type of a list iterated by `for` or a comprehension.
+    pub fn iter_item(&mut self, iter: &Expr) -> Type {
+        match self.expr(iter, None) {
+            Type::List(item) => *item,
+            Type::Error => Type::Error,
+            Type::Dict(..) => {
+                self.diags.push(
+                    Diagnostic::new(
+                        Code::E0200,
+                        iter.span,
+                        "cannot iterate over a dict",
+                        "this is a dict",
+                    )
+                    .with_help("iterate over `keys(d)` or `values(d)`"),
+                );
+                Type::Error
+            }
+            other => {
+                self.diags.push(Diagnostic::new(
+                    Code::E0200,
+                    iter.span,
+                    format!("cannot iterate over `{}`", self.decls.show(&other)),
+                    "not a list",
+                ));
+                Type::Error
+            }
+        }
+    }
+
+    // ------------------------------------------------------------ expressions
+
+    /// The type of `e`, checked against `expect` where given.
+    pub fn expr(&mut self, e: &Expr, expect: Option<&Expect>) -> Type {
+        match &e.kind {
+            ExprKind::If(cond, then, otherwise) => {
+                return self.if_expr(cond, then, otherwise.as_deref(), expect)
+            }
+            ExprKind::Block(b) => return self.block(b, expect),
+            ExprKind::List(items) if !items.is_empty() || expect.is_some() => {
+                return self.list(e, items, expect)
+            }
+            ExprKind::Dict(entries) if !entries.is_empty() || expect.is_some() => {
+                return self.dict(e, entries, expect)
+            }
+            _ => {}
+        }
+        let ty = self.infer(e);
+        if let Some(expect) = expect {
+            self.check_fits(&ty, e.span, expect);
+            if self.decls.fits(&ty, &expect.ty) && ty.has_error() {
+                return expect.ty.clone();
+            }
+        }
+        ty
+    }
+
+    fn list(&mut self, e: &Expr, items: &[Expr], expect: Option<&Expect>) -> Type {
+        let wanted_item = match expect.map(|x| &x.ty) {
+            Some(Type::List(t)) => Some((**t).clone()),
+            Some(Type::Error) => Some(Type::Error),
+            _ => None,
+        };
+        match wanted_item {
+            Some(item) => {
+                let inner = Expect::ty(item.clone(), "a list item");
+                let inner = match expect.and_then(|x| x.origin.clone()) {
+                    Some((span, label)) => inner.because(span, label),
+                    None => inner,
+                };
+                for it in items {
+                    self.expr(it, Some(&inner));
+                }
+                Type::List(Box::new(item))
+            }
+            None => {
+                let ty = self.list_literal(e, items);
+                if let Some(expect) = expect {
+                    self.check_fits(&ty, e.span, expect);
+                }
+                ty
+            }
+        }
+    }
+
+    fn list_literal(&mut self, e: &Expr, items: &[Expr]) -> Type {
+        let Some(first) = items.first() else {
+            self.diags.push(
+                Diagnostic::new(
+                    Code::E0200,
+                    e.span,
+                    "cannot tell the type of an empty list",
+                    "type unknown",
+                )
+                .with_help("name the type: `let xs: list[int] = []`"),
+            );
+            return Type::Error;
+        };
+        let first_ty = self.expr(first, None);
+        let mut ty = first_ty.clone();
+        for it in &items[1..] {
+            let t = self.expr(it, None);
+            if self.decls.fits(&t, &ty) {
+                continue;
+            }
+            if self.decls.fits(&ty, &t) {
+                ty = t;
+                continue;
+            }
+            self.diags.push(
+                Diagnostic::new(
+                    Code::E0200,
+                    it.span,
+                    format!(
+                        "list items must have one type: `{}` then `{}`",
+                        self.decls.show(&ty),
+                        self.decls.show(&t)
+                    ),
+                    format!("this is `{}`", self.decls.show(&t)),
+                )
+                .with_label(
+                    first.span,
+                    format!("the first item is `{}`", self.decls.show(&first_ty)),
+                ),
+            );
+            return Type::List(Box::new(Type::Error));
+        }
+        Type::List(Box::new(ty))
+    }
+
+    fn dict(&mut self, e: &Expr, entries: &[(Expr, Expr)], expect: Option<&Expect>) -> Type {
+        let wanted_value = match expect.map(|x| &x.ty) {
+            Some(Type::Dict(_, v)) => Some((**v).clone()),
+            Some(Type::Error) => Some(Type::Error),
+            _ => None,
+        };
+        let key = Expect::ty(Type::Str, "a dict key");
+        match wanted_value {
+            Some(v) => {
+                let value = Expect::ty(v.clone(), "a dict value");
+                for (k, val) in entries {
+                    self.expr(k, Some(&key));
+                    self.expr(val, Some(&value));
+                }
+                Type::Dict(Box::new(Type::Str), Box::new(v))
+            }
+            None => {
+                let Some((k0, v0)) = entries.first() else {
+                    self.diags.push(
+                        Diagnostic::new(
+                            Code::E0200,
+                            e.span,
+                            "cannot tell the type of an empty dict",
+                            "type unknown",
+                        )
+                        .with_help("name the type: `var counts: dict[str, int] = {}`"),
+                    );
+                    return Type::Error;
+                };
+                self.expr(k0, Some(&key));
+                let v = self.expr(v0, None);
+                let value =
+                    Expect::ty(v.clone(), "a dict value").because(v0.span, "the first value");
+                for (k, val) in &entries[1..] {
+                    self.expr(k, Some(&key));
+                    self.expr(val, Some(&value));
+                }
+                let ty = Type::Dict(Box::new(Type::Str), Box::new(v));
+                if let Some(expect) = expect {
+                    self.check_fits(&ty, e.span, expect);
+                }
+                ty
+            }
+        }
+    }
+
+    fn if_expr(
+        &mut self,
+        cond: &Expr,
+        then: &Block,
+        otherwise: Option<&Expr>,
+        expect: Option<&Expect>,
+    ) -> Type {
+        self.expr(cond, Some(&Expect::ty(Type::Bool, "an `if` condition")));
+        let Some(otherwise) = otherwise else {
+            self.block(then, None);
+            return Type::None;
+        };
+        let a = self.block(then, expect);
+        let b = self.expr(otherwise, expect);
+        match expect {
+            Some(x) => x.ty.clone(),
+            None => self.decls.join(&a, &b),
+        }
+    }
+
+    /// The type of `e` with nothing expected of it.
+    fn infer(&mut self, e: &Expr) -> Type {
+        match &e.kind {
+            ExprKind::Int(_) => Type::Int,
+            ExprKind::Float(_) => Type::Float,
+            ExprKind::Bool(_) => Type::Bool,
+            ExprKind::None => Type::None,
+            ExprKind::Duration(_) => Type::Duration,
+            ExprKind::Str(parts) => {
+                for part in parts {
+                    if let StrPart::Interp(x) = part {
+                        self.expr(x, None);
+                    }
+                }
+                Type::Str
+            }
+            ExprKind::Name(ident) => self.name_value(ident),
+            ExprKind::List(items) => self.list_literal(e, items),
+            ExprKind::Dict(entries) => self.dict(e, entries, None),
+            ExprKind::Tuple(items) => {
+                Type::Tuple(items.iter().map(|x| self.expr(x, None)).collect())
+            }
+            ExprKind::NamedTuple(items) => Type::NamedTuple(
+                items
+                    .iter()
+                    .map(|(n, x)| (n.name.clone(), self.expr(x, None)))
+                    .collect(),
+            ),
+            ExprKind::Unary(op, inner) => self.unary(*op, inner),
+            ExprKind::Binary(op, l, r) => self.binary(e, *op, l, r),
+            ExprKind::Call(callee, args) => self.call(e, callee, args),
+            ExprKind::Field(obj, name) => self.field(obj, name),
+            ExprKind::TupleIndex(obj, n, span) => {
+                let ty = self.expr(obj, None);
+                self.tuple_item(&ty, *n, *span)
+            }
+            ExprKind::Index(obj, index) => self.index(obj, index),
+            ExprKind::ListComp(elem, comp) => {
+                self.push_scope();
+                self.comprehension(comp);
+                let t = self.expr(elem, None);
+                self.pop_scope();
+                Type::List(Box::new(t))
+            }
+            ExprKind::DictComp(k, v, comp) => {
+                self.push_scope();
+                self.comprehension(comp);
+                self.expr(k, Some(&Expect::ty(Type::Str, "a dict key")));
+                let t = self.expr(v, None);
+                self.pop_scope();
+                Type::Dict(Box::new(Type::Str), Box::new(t))
+            }
+            ExprKind::Fail(msg) => {
+                self.expr(msg, Some(&Expect::ty(Type::Str, "the message of `fail`")));
+                Type::Never
+            }
+            ExprKind::If(..) | ExprKind::Block(_) => self.expr(e, None),
+            ExprKind::Error => Type::Error,
+        }
+    }
+
+    fn comprehension(&mut self, comp: &Comprehension) {
+        let item = self.iter_item(&comp.iter);
+        self.bind_pattern(&comp.pattern, &item, false, comp.iter.span);
+        if let Some(cond) = &comp.cond {
+            self.expr(
+                cond,
+                Some(&Expect::ty(Type::Bool, "a comprehension filter")),
+            );
+        }
+    }
+
+    fn name_value(&mut self, ident: &Ident) -> Type {
+        match self.lookup(&ident.name) {
+            Some(Named::Local(depth, i)) => {
+                let local = &mut self.locals[depth][i];
+                local.used = true;
+                local.ty.clone()
+            }
+            Some(Named::Decls(ids)) => {
+                self.note_use(&ident.name);
+                let decl = self.decls.get(ids[0]);
+                let what = match &decl.kind {
+                    DeclKind::Callable(sig) => format!(
+                        "{} `{}` is not a value; call it",
+                        sig.kind.keyword(),
+                        ident.name
+                    ),
+                    _ => format!("`{}` is a type, not a value", ident.name),
+                };
+                self.diags.push(Diagnostic::new(
+                    Code::E0200,
+                    ident.span,
+                    what,
+                    "used as a value",
+                ));
+                Type::Error
+            }
+            None => {
+                self.unknown_name(ident, "name");
+                Type::Error
+            }
+        }
+    }
+
+    fn unary(&mut self, op: UnaryOp, inner: &Expr) -> Type {
+        let t = self.expr(inner, None);
+        match (op, &t) {
+            (_, Type::Error) => Type::Error,
+            (UnaryOp::Neg, Type::Int | Type::Float | Type::Duration) => t,
+            (UnaryOp::Not, Type::Bool) => Type::Bool,
+            _ => {
+                let (sym, wants) = if op == UnaryOp::Neg {
+                    ("-", "a number")
+                } else {
+                    ("not", "a `bool`")
+                };
+                self.diags.push(Diagnostic::new(
+                    Code::E0200,
+                    inner.span,
+                    format!("`{sym}` needs {wants}, found `{}`", self.decls.show(&t)),
+                    format!("this is `{}`", self.decls.show(&t)),
+                ));
+                Type::Error
+            }
+        }
+    }
+
+    fn binary(&mut self, e: &Expr, op: BinOp, l: &Expr, r: &Expr) -> Type {
+        if op == BinOp::Coalesce {
+            return self.coalesce(l, r);
+        }
+        if matches!(op, BinOp::And | BinOp::Or) {
+            let wants = Expect::ty(Type::Bool, format!("an operand of `{}`", op.symbol()));
+            self.expr(l, Some(&wants));
+            self.expr(r, Some(&wants));
+            return Type::Bool;
+        }
+        let lt = self.expr(l, None);
+        let rt = self.expr(r, None);
+        if lt.has_error() || rt.has_error() {
+            return if op.is_comparison() || op == BinOp::In {
+                Type::Bool
+            } else {
+                Type::Error
+            };
+        }
+        let result = binary_result(self.decls, op, &lt, &rt);
+        result.unwrap_or_else(|| {
+            let (ls, rs) = (self.decls.show(&lt), self.decls.show(&rt));
+            let mut d = Diagnostic::new(
+                Code::E0200,
+                e.span,
+                format!("`{}` cannot combine `{ls}` and `{rs}`", op.symbol()),
+                format!("`{ls}` {} `{rs}`", op.symbol()),
+            )
+            .with_label(l.span, format!("this is `{ls}`"))
+            .with_label(r.span, format!("this is `{rs}`"));
+            if op == BinOp::Add && (lt == Type::Str || rt == Type::Str) {
+                d = d.with_help("convert with `str(…)` or interpolate: `\"{a}{b}\"`");
+            }
+            self.diags.push(d);
+            if op.is_comparison() || op == BinOp::In {
+                Type::Bool
+            } else {
+                Type::Error
+            }
+        })
+    }
+
+    fn coalesce(&mut self, l: &Expr, r: &Expr) -> Type {
+        let lt = self.expr(l, None);
+        let inner = match lt.strip_none() {
+            Some(t) => t,
+            None if matches!(l.kind, ExprKind::Index(..)) || lt.has_error() => lt.clone(),
+            None => {
+                self.diags.push(
+                    Diagnostic::new(
+                        Code::E0200,
+                        l.span,
+                        format!(
+                            "`??` needs an optional value, found `{}`",
+                            self.decls.show(&lt)
+                        ),
+                        "never `none`",
+                    )
+                    .with_help(
+                        "`x ?? d` gives `d` when `x` is `none` or a missing `xs[i]` / `d[k]`",
+                    ),
+                );
+                lt.clone()
+            }
+        };
+        let rt = self.expr(
+            r,
+            Some(&Expect::ty(inner.clone(), "the fallback of `??`").because(l.span, "the value")),
+        );
+        self.decls.join(&inner, &rt)
+    }
+
+    fn field(&mut self, obj: &Expr, name: &Ident) -> Type {
+        if let ExprKind::Name(type_name) = &obj.kind {
+            if let Some(Named::Decls(ids)) = self.lookup(&type_name.name) {
+                if let DeclKind::Enum(variants) = &self.decls.get(ids[0]).kind {
+                    self.note_use(&type_name.name);
+                    return self.enum_variant(ids[0], variants, name);
+                }
+            }
+        }
+        let ty = self.expr(obj, None);
+        self.field_of(&ty, name)
+    }
+
+    /// The value `E.name` of enum `id`, or E0100.
+    pub fn enum_variant(&mut self, id: DeclId, variants: &[String], name: &Ident) -> Type {
+        if !variants.contains(&name.name) {
+            let enum_name = &self.decls.get(id).name;
+            let mut d = Diagnostic::new(
+                Code::E0100,
+                name.span,
+                format!("enum `{enum_name}` has no variant `{}`", name.name),
+                "unknown variant",
+            )
+            .with_note(format!(
+                "the variants are {}",
+                variants
+                    .iter()
+                    .map(|v| format!("`{v}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+            if let Some(s) = did_you_mean(&name.name, variants.iter().cloned()) {
+                d = d
+                    .with_help(format!("did you mean `{enum_name}.{s}`?"))
+                    .with_fix(format!("replace with `{s}`"), name.span, s);
+            }
+            self.diags.push(d);
+        }
+        Type::Decl(id)
+    }
+
+    /// The type of field `name` of a value of type `ty`, or E0100.
+    pub fn field_of(&mut self, ty: &Type, name: &Ident) -> Type {
+        if let Type::NamedTuple(fields) = ty {
+            if let Some((_, t)) = fields.iter().find(|(n, _)| *n == name.name) {
+                return t.clone();
+            }
+            let names: Vec<String> = fields.iter().map(|(n, _)| n.clone()).collect();
+            self.no_field(ty, name, names);
+            return Type::Error;
+        }
+        if ty.has_error() {
+            return Type::Error;
+        }
+        match self.decls.fields(ty) {
+            Some(fields) => match fields.iter().find(|f| f.name == name.name) {
+                Some(f) => f.ty.clone(),
+                None => {
+                    let names = fields.iter().map(|f| f.name.clone()).collect();
+                    self.no_field(ty, name, names);
+                    Type::Error
+                }
+            },
+            None => {
+                self.no_field(ty, name, Vec::new());
+                Type::Error
+            }
+        }
+    }
+
+    fn no_field(&mut self, ty: &Type, name: &Ident, names: Vec<String>) {
+        let shown = self.decls.show(ty);
+        let mut d = Diagnostic::new(
+            Code::E0100,
+            name.span,
+            format!("`{shown}` has no field `{}`", name.name),
+            "unknown field",
+        );
+        if let Some(s) = did_you_mean(&name.name, names.iter().cloned()) {
+            d = d.with_help(format!("did you mean `{s}`?")).with_fix(
+                format!("replace with `{s}`"),
+                name.span,
+                s,
+            );
+        } else if !names.is_empty() {
+            d = d.with_note(format!(
+                "the fields are {}",
+                names
+                    .iter()
+                    .map(|n| format!("`{n}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        }
+        self.diags.push(d);
+    }
+
+    /// The type of item `n` of a tuple, or E0100.
+    pub fn tuple_item(&mut self, ty: &Type, n: u32, span: Span) -> Type {
+        let items: Vec<Type> = match ty {
+            Type::Tuple(ts) => ts.clone(),
+            Type::NamedTuple(fs) => fs.iter().map(|(_, t)| t.clone()).collect(),
+            Type::Error => return Type::Error,
+            other => {
+                self.diags.push(Diagnostic::new(
+                    Code::E0100,
+                    span,
+                    format!("`{}` is not a tuple", self.decls.show(other)),
+                    "no numbered items",
+                ));
+                return Type::Error;
+            }
+        };
+        match items.get(n as usize) {
+            Some(t) => t.clone(),
+            None => {
+                self.diags.push(Diagnostic::new(
+                    Code::E0100,
+                    span,
+                    format!("`{}` has no item {n}", self.decls.show(ty)),
+                    format!("it has {} item{}", items.len(), plural(items.len())),
+                ));
+                Type::Error
+            }
+        }
+    }
+
+    fn index(&mut self, obj: &Expr, index: &Expr) -> Type {
+        let ty = self.expr(obj, None);
+        match ty {
+            Type::List(item) => {
+                self.expr(index, Some(&Expect::ty(Type::Int, "a list index")));
+                *item
+            }
+            Type::Dict(_, v) => {
+                self.expr(index, Some(&Expect::ty(Type::Str, "a dict key")));
+                *v
+            }
+            Type::Str => {
+                self.expr(index, Some(&Expect::ty(Type::Int, "a string index")));
+                Type::Str
+            }
+            Type::Error => {
+                self.expr(index, None);
+                Type::Error
+            }
+            other => {
+                self.expr(index, None);
+                self.diags.push(Diagnostic::new(
+                    Code::E0200,
+                    obj.span,
+                    format!("cannot index into `{}`", self.decls.show(&other)),
+                    "not a list, dict or str",
+                ));
+                Type::Error
+            }
+        }
+    }
+}
+
+/// The result type of `l op r` for operand types that make sense together.
+fn binary_result(decls: &Decls, op: BinOp, l: &Type, r: &Type) -> Option<Type> {
+    use Type::*;
+    let numeric = l.is_numeric() && r.is_numeric();
+    let wider = || {
+        if *l == Float || *r == Float {
+            Float
+        } else {
+            Int
+        }
+    };
+    match op {
+        BinOp::Add if numeric => Some(wider()),
+        BinOp::Add => match (l, r) {
+            (Str, Str) => Some(Str),
+            (List(a), List(b)) => Some(List(Box::new(decls.join(a, b)))),
+            (Duration, Duration) => Some(Duration),
+            (Datetime, Duration) | (Duration, Datetime) => Some(Datetime),
+            _ => Option::None,
+        },
+        BinOp::Sub if numeric => Some(wider()),
+        BinOp::Sub => match (l, r) {
+            (Duration, Duration) => Some(Duration),
+            (Datetime, Duration) => Some(Datetime),
+            (Datetime, Datetime) => Some(Duration),
+            _ => Option::None,
+        },
+        BinOp::Mul | BinOp::FloorDiv | BinOp::Mod | BinOp::Pow if numeric => Some(wider()),
+        BinOp::Mul => {
+            matches!((l, r), (Duration, Int | Float) | (Int | Float, Duration)).then_some(Duration)
+        }
+        BinOp::Div if numeric => Some(Float),
+        BinOp::Eq | BinOp::Ne => (numeric || decls.fits(l, r) || decls.fits(r, l)).then_some(Bool),
+        BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge => {
+            (numeric || (l == r && matches!(l, Str | Datetime | Duration))).then_some(Bool)
+        }
+        BinOp::In => match r {
+            List(item) => (decls.fits(l, item) || decls.fits(item, l)).then_some(Bool),
+            Dict(..) | Str => (*l == Str).then_some(Bool),
+            _ => Option::None,
+        },
+        _ => Option::None,
+    }
+}
+
+/// A help line for common conversions between `found` and `wanted`.
+fn conversion_help(found: &Type, wanted: &Type) -> Option<String> {
+    match (found, wanted) {
+        (Type::Float, Type::Int) => Some("convert with `int(x)` (truncates) or `round(x)`".into()),
+        (Type::Str, Type::Int) => Some("parse it with `int(s)`".into()),
+        (Type::Str, Type::Float) => Some("parse it with `float(s)`".into()),
+        (_, Type::Str) if !matches!(found, Type::Error) => {
+            Some("convert with `str(x)` or interpolate: `\"{x}\"`".into())
+        }
+        (Type::Union(ts), t) if ts.contains(&Type::None) && !matches!(t, Type::Union(_)) => Some(
+            "the value may be `none`: give a fallback with `x ?? default`, or `unwrap(x)`".into(),
+        ),
+        _ => None,
+    }
+}
+
+/// Whether a block's last statement gives a value (an expression or a `return`).
+fn ends_with_value(block: &Block) -> bool {
+    matches!(
+        block.stmts.last().map(|s| &s.kind),
+        Some(StmtKind::Expr(_) | StmtKind::Return(_))
+    )
+}
+
+/// `"s"` when `n` is not 1.
+pub fn plural(n: usize) -> &'static str {
+    if n == 1 {
+        ""
+    } else {
+        "s"
+    }
+}
