@@ -77,7 +77,7 @@ impl Type {
                 }
             }
         }
-        if flat.iter().any(|t| *t == Type::Error) {
+        if flat.contains(&Type::Error) {
             return Type::Error;
         }
         match flat.len() {
