@@ -28,7 +28,8 @@ pub fn from_pest(file: FileId, text: &str, offset: usize, error: &Error<Rule>) -
     let mut tokens: Vec<String> = Vec::new();
     if let Some(attempts) = error.parse_attempts() {
         for stack in attempts.call_stacks() {
-            if let Some(words) = stack.deepest.get_rule().and_then(|r| rule_words(*r)) {
+            let specific = stack.deepest.get_rule().copied();
+            if let Some(words) = specific.and_then(rule_words) {
                 push_unique(&mut rules, words.to_string());
             }
         }
@@ -128,15 +129,17 @@ fn curate(tokens: Vec<String>, rules: Vec<String>) -> Vec<String> {
 
 /// The token at `at`: a word, a newline, or one character; empty at the end of the text.
 fn found_at(text: &str, at: usize) -> &str {
+    const OPERATOR: &str = "-+*/<>=!?%|.:";
     let rest = &text[at..];
     let Some(first) = rest.chars().next() else {
         return "";
     };
+    let run =
+        |keep: &dyn Fn(char) -> bool| &rest[..rest.find(|c: char| !keep(c)).unwrap_or(rest.len())];
     if first.is_alphanumeric() || first == '_' {
-        let end = rest
-            .find(|c: char| !(c.is_alphanumeric() || c == '_'))
-            .unwrap_or(rest.len());
-        &rest[..end]
+        run(&|c| c.is_alphanumeric() || c == '_')
+    } else if OPERATOR.contains(first) {
+        run(&|c| OPERATOR.contains(c))
     } else {
         &rest[..first.len_utf8()]
     }
@@ -159,8 +162,8 @@ fn rule_words(rule: Rule) -> Option<&'static str> {
         }
         import => "an import",
         ident | variant | generics => "a name",
-        param | params => "a parameter",
-        field | fields => "a field",
+        param | params | param_name => "a parameter",
+        field | fields | field_name => "a field",
         named_output => "an output `name: type`",
         type_expr | type_union | type_opt | named_type | tuple_type | none_type => "a type",
         annotation => "an annotation",

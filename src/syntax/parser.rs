@@ -58,13 +58,23 @@ pub fn parse_module(file: FileId, text: &str, errors_out: &mut Vec<Diagnostic>) 
     };
     let module = match FlowParser::parse(Rule::file, text) {
         Ok(mut pairs) => builder.module(pairs.next().expect("the file rule always yields a pair")),
-        Err(error) => {
+        Err(_) => {
+            let error = parse_detailed(Rule::file, text).expect_err("the same text fails again");
             builder.error(errors::from_pest(file, text, 0, &error));
             Module::default()
         }
     };
     errors_out.extend(builder.errors.into_inner());
     module
+}
+
+/// Parses with pest's error detail on, which records the tokens expected at the failure: slower,
+/// so used only to explain a region already known to be broken.
+fn parse_detailed(rule: Rule, text: &str) -> Result<(), pest::error::Error<Rule>> {
+    pest::set_error_detail(true);
+    let result = FlowParser::parse(rule, text).map(drop);
+    pest::set_error_detail(false);
+    result
 }
 
 struct Builder<'t> {
@@ -145,7 +155,7 @@ impl<'t> Builder<'t> {
     fn bad_region(&self, pair: &Pair<'_, Rule>, rule: Rule) {
         let start = pair.as_span().start();
         let text = pair.as_str();
-        let diagnostic = match FlowParser::parse(rule, text) {
+        let diagnostic = match parse_detailed(rule, text) {
             Err(error) => errors::from_pest(self.file, self.text, start, &error),
             Ok(_) => Diagnostic::new(
                 Code::E0001,
