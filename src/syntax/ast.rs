@@ -456,13 +456,13 @@ pub enum ExprKind {
     /// `e[i]`.
     Index(Box<Expr>, Box<Expr>),
     /// `if c { … } else …`.
-    If(Box<Expr>, Block, Option<Box<Expr>>),
+    If(Box<Expr>, Box<Block>, Option<Box<Expr>>),
     /// A block as the `else` of an `if`.
-    Block(Block),
+    Block(Box<Block>),
     /// `[e for p in xs if c]`.
-    ListComp(Box<Expr>, Comprehension),
+    ListComp(Box<Expr>, Box<Comprehension>),
     /// `{k: v for p in xs if c}`.
-    DictComp(Box<Expr>, Box<Expr>, Comprehension),
+    DictComp(Box<Expr>, Box<Expr>, Box<Comprehension>),
     /// `fail("message")`.
     Fail(Box<Expr>),
     /// An expression that did not parse (its error is already reported).

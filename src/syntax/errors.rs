@@ -34,7 +34,13 @@ pub fn from_pest(file: FileId, text: &str, offset: usize, error: &Error<Rule>) -
             }
         }
         for token in attempts.expected_tokens() {
-            push_unique(&mut tokens, token.to_string());
+            let token = token.to_string();
+            // A one-character range `c..c` (the grammar's newline) is that character.
+            let token = match token.split_once("..") {
+                Some((a, b)) if a == b => a.to_string(),
+                _ => token,
+            };
+            push_unique(&mut tokens, token);
         }
     }
     let at_line_end = found.is_empty() || found.starts_with(['\n', '\r']);
@@ -91,8 +97,8 @@ const CONTINUATIONS: &[&str] = &[EXPRESSION, "a type", "an annotation", "an argu
 /// operators, whitespace and the first tokens of an expected expression only repeat the rest.
 fn curate(tokens: Vec<String>, rules: Vec<String>) -> Vec<String> {
     const NOISE: &[&str] = &[
-        " ", "\t", "\r", "!=", "%", "*", "**", "/", "//", "<", "<=", "==", ">", ">=", "??", "+",
-        "-", "|", "?", ".", "@", "#", ";", "\\", "_", "e", "E",
+        " ", "\t", "\r", "!", "!=", "%", "*", "**", "/", "//", "<", "<=", "==", ">", ">=", "??",
+        "+", "-", "|", "?", ".", "@", "#", ";", "\\", "_", "e", "E",
     ];
     const EXPRESSION_START: &[&str] = &["\"", "\"\"\"", "(", "[", "{", "-"];
     let wants_expression = rules.iter().any(|r| r == EXPRESSION);
@@ -171,8 +177,9 @@ fn rule_words(rule: Rule) -> Option<&'static str> {
         stmt_alone | let_stmt | var_stmt | for_stmt | while_stmt | return_stmt | assign_stmt => {
             "a statement"
         }
-        expr | int | float | duration | string | triple_string | list | dict | paren | if_expr
-        | list_comp | dict_comp | fail_expr => EXPRESSION,
+        expr | number | string | triple_string | list | dict | paren | if_expr | fail_expr => {
+            EXPRESSION
+        }
         arg | call_args => "an argument",
         output => "an output type `-> …`",
         pattern | tuple_pattern => "a name or `(a, b)` pattern",

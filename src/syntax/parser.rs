@@ -549,33 +549,44 @@ impl<'t> Builder<'t> {
             Rule::kw_true => ExprKind::Bool(true),
             Rule::kw_false => ExprKind::Bool(false),
             Rule::kw_none => ExprKind::None,
-            Rule::int => self.int_literal(pair.as_str(), span),
-            Rule::float => self.float_literal(pair.as_str(), span),
-            Rule::duration => self.duration_literal(pair.as_str(), span),
+            Rule::number => self.number(pair.as_str(), span),
             Rule::string | Rule::triple_string => ExprKind::Str(self.string_parts(pair)),
-            Rule::list => ExprKind::List(pair.into_inner().map(|e| self.expr(e)).collect()),
-            Rule::dict => ExprKind::Dict(
-                pair.into_inner()
-                    .map(|entry| {
-                        let mut kv = entry.into_inner();
-                        (self.expr(kv.next().unwrap()), self.expr(kv.next().unwrap()))
-                    })
-                    .collect(),
-            ),
-            Rule::list_comp => {
-                let mut parts = pair.into_inner();
-                let elem = self.expr(parts.next().unwrap());
-                ExprKind::ListComp(Box::new(elem), self.comprehension(parts.next().unwrap()))
+            Rule::list => {
+                let mut items = Vec::new();
+                for p in pair.into_inner() {
+                    if p.as_rule() == Rule::comp_clause {
+                        let elem = items.pop().expect("a comprehension has an element");
+                        return Expr {
+                            kind: ExprKind::ListComp(
+                                Box::new(elem),
+                                Box::new(self.comprehension(p)),
+                            ),
+                            span,
+                        };
+                    }
+                    items.push(self.expr(p));
+                }
+                ExprKind::List(items)
             }
-            Rule::dict_comp => {
-                let mut parts = pair.into_inner();
-                let key = self.expr(parts.next().unwrap());
-                let value = self.expr(parts.next().unwrap());
-                ExprKind::DictComp(
-                    Box::new(key),
-                    Box::new(value),
-                    self.comprehension(parts.next().unwrap()),
-                )
+            Rule::dict => {
+                let mut entries = Vec::new();
+                for p in pair.into_inner() {
+                    if p.as_rule() == Rule::comp_clause {
+                        let (key, value) = entries.pop().expect("a comprehension has an entry");
+                        let comp = self.comprehension(p);
+                        return Expr {
+                            kind: ExprKind::DictComp(
+                                Box::new(key),
+                                Box::new(value),
+                                Box::new(comp),
+                            ),
+                            span,
+                        };
+                    }
+                    let mut kv = p.into_inner();
+                    entries.push((self.expr(kv.next().unwrap()), self.expr(kv.next().unwrap())));
+                }
+                ExprKind::Dict(entries)
             }
             Rule::paren => return self.paren(pair),
             Rule::if_expr => self.if_expr(pair),
@@ -605,11 +616,11 @@ impl<'t> Builder<'t> {
             let span = self.span(&p);
             let kind = match p.as_rule() {
                 Rule::if_expr => self.if_expr(p),
-                _ => ExprKind::Block(self.block(p)),
+                _ => ExprKind::Block(Box::new(self.block(p))),
             };
             Box::new(Expr { kind, span })
         });
-        ExprKind::If(Box::new(cond), then, otherwise)
+        ExprKind::If(Box::new(cond), Box::new(then), otherwise)
     }
 
     fn paren(&self, pair: Pair<'_, Rule>) -> Expr {
@@ -649,6 +660,17 @@ impl<'t> Builder<'t> {
             ExprKind::Error
         };
         Expr { kind, span }
+    }
+
+    /// An int, float or duration literal, told apart by its last character and its `.`/`e`.
+    fn number(&self, text: &str, span: Span) -> ExprKind {
+        if text.ends_with(|c: char| c.is_ascii_alphabetic()) {
+            self.duration_literal(text, span)
+        } else if text.contains(['.', 'e', 'E']) {
+            self.float_literal(text, span)
+        } else {
+            self.int_literal(text, span)
+        }
     }
 
     fn int_literal(&self, text: &str, span: Span) -> ExprKind {
