@@ -5,3 +5,4 @@ pub mod check;
 pub mod diagnostics;
 pub mod source;
 pub mod syntax;
+pub mod value;
