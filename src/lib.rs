@@ -3,6 +3,7 @@
 
 pub mod check;
 pub mod diagnostics;
+pub mod ir;
 pub mod source;
 pub mod syntax;
 pub mod value;

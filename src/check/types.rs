@@ -7,11 +7,11 @@ use crate::source::{FileId, Span};
 use crate::syntax::ast::{Annotation, CallableKind};
 
 /// Index of a declaration in [`Decls`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
 pub struct DeclId(pub u32);
 
 /// A checked type.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum Type {
     /// `int`.
     Int,
@@ -146,7 +146,7 @@ impl Type {
 }
 
 /// What kind of named type a declaration is.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum DeclKind {
     /// `struct`: fields known to the type engine.
     Struct(Vec<FieldSig>),
@@ -163,7 +163,7 @@ pub enum DeclKind {
 }
 
 /// A field of a record or a parameter of a callable.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct FieldSig {
     /// Its name.
     pub name: String,
@@ -180,7 +180,7 @@ pub struct FieldSig {
 }
 
 /// The outputs a callable declares.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum Outputs {
     /// No `->`.
     Nothing,
@@ -216,7 +216,7 @@ impl Outputs {
 }
 
 /// A callable's checked signature.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Signature {
     /// fn, task or workflow.
     pub kind: CallableKind,
@@ -233,7 +233,7 @@ pub struct Signature {
 }
 
 /// One top-level declaration.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct Decl {
     /// Its name.
     pub name: String,
@@ -245,12 +245,13 @@ pub struct Decl {
     pub span: Span,
     /// Its doc comment.
     pub doc: Option<String>,
-    /// Annotations before it.
+    /// Annotations before it (not kept in the IR: their meaning is lowered into it).
+    #[serde(skip)]
     pub annotations: Vec<Annotation>,
 }
 
 /// Every declaration of a program, indexed by [`DeclId`].
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
 pub struct Decls {
     items: Vec<Decl>,
 }
