@@ -334,9 +334,10 @@ class Program:
 
     def ctor_from_index(self, sname: str, iv: str, depth: int = 0) -> str:
         s = self.structs[sname]
+        anchor = s.of("int")[0]  # always set from iv, so iv is used even if every field has a default
         args = []
         for f, ft, d in s.fields:
-            if d is not None and (depth > 0 or self.rng.random() < 0.6):
+            if f != anchor and d is not None and (depth > 0 or self.rng.random() < 0.6):
                 continue
             args.append(f"{f}={self.from_index(ft, iv, depth)}")
         return f"{sname}({', '.join(args)})"

@@ -4,6 +4,8 @@
 pub mod check;
 pub mod diagnostics;
 pub mod ir;
+pub mod literal;
+pub mod pickle;
 pub mod source;
 pub mod syntax;
 pub mod value;

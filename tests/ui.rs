@@ -8,7 +8,8 @@
 //!   the diagnostics each program's `# expect:` header lists, and the exit code that follows.
 //!
 //! A program's header is its leading `#` lines: `# expect: CODE @ LINE` per diagnostic (`@ 4|7`:
-//! either line), and optionally `# args: …` for extra `flytec check` arguments. Files under
+//! either line); optionally `# help: WORD`, a word those diagnostics must mention (the name a
+//! "did you mean" offers), and `# args: …`, extra `flytec check` arguments. Files under
 //! `tests/ui/support/` are imported by the programs and are not programs themselves.
 
 mod common;
@@ -175,41 +176,45 @@ fn every_code_has_a_program() {
     );
 }
 
-/// The harness itself: headers are read as documented, and each expectation takes one
-/// diagnostic, the most constrained expectations first.
+/// The harness itself: headers are read as documented, each expectation takes one diagnostic
+/// (the most constrained expectations first), and `# help:` words are found as whole words.
 #[test]
 fn headers_and_matching() {
-    let source =
-        "# expect: E0200 @ 2|3\n# expect: E0200 @ 2\n# args: --deny warnings\ntask t() {}\n";
+    let source = "# expect: E0200 @ 2|3\n# expect: E0200 @ 2\n# help: Point\n\
+                  # args: --deny warnings\ntask t() {}\n";
     let expectations = Expectations::parse(source).expect("a valid header");
     assert_eq!(expectations.args, ["--deny", "warnings"]);
     assert_eq!(expectations.exit_code(), 1);
-    let at = |line| Reported {
+    let at = |line, help: &str| Reported {
         code: "E0200".to_owned(),
         line,
         column: 1,
-        json: serde_json::Value::Null,
+        json: serde_json::json!({ "message": "m", "labels": [], "help": help }),
     };
-    assert!(expectations.differences(&[at(2), at(3)]).is_empty());
-    assert_eq!(expectations.differences(&[at(2)]), ["missing E0200 @ 2|3"]);
+    let hint = "did you mean `Point`?";
+    assert!(expectations
+        .differences(&[at(2, hint), at(3, "")])
+        .is_empty());
     assert_eq!(
-        expectations.differences(&[at(2), at(2), at(3)]),
+        expectations.differences(&[at(2, hint)]),
+        ["missing E0200 @ 2|3"]
+    );
+    assert_eq!(
+        expectations.differences(&[at(2, hint), at(2, ""), at(3, "")]),
         ["unexpected E0200 @ 3"]
     );
-    assert!(
-        Expectations::parse("# expect: E0200 @ 9\ntask t() {}\n").is_err(),
-        "line past the end"
-    );
-    assert!(
-        Expectations::parse("# expect: E200 @ 1\n").is_err(),
-        "malformed code"
-    );
-    assert!(
-        Expectations::parse("# a comment\ntask t() {}\n").is_err(),
-        "no expectation"
-    );
     assert_eq!(
-        Expectations::parse("# expect: ok\n").map(|e| e.exit_code()),
-        Ok(0)
+        expectations.differences(&[at(2, "did you mean `Points`?"), at(3, "")]),
+        ["no expected diagnostic mentions `Point`"]
     );
+    let malformed = [
+        ("# expect: E0200 @ 9\ntask t() {}\n", "line past the end"),
+        ("# expect: E200 @ 1\n", "malformed code"),
+        ("# a comment\ntask t() {}\n", "no expectation"),
+    ];
+    for (source, problem) in malformed {
+        assert!(Expectations::parse(source).is_err(), "{problem}");
+    }
+    let ok = Expectations::parse("# expect: ok\n").expect("a valid header");
+    assert_eq!((ok.diagnostics.len(), ok.exit_code()), (0, 0));
 }

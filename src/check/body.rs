@@ -343,6 +343,26 @@ impl<'a> Checker<'a> {
         }
         let want = self.decls.show(&expect.ty);
         let got = self.decls.show(found);
+        if let (Code::E0205, Some(wanted), Some(given)) =
+            (expect.code, arity(&expect.ty), arity(found))
+        {
+            if wanted != given {
+                let mut d = Diagnostic::new(
+                    Code::E0204,
+                    span,
+                    format!(
+                        "{} has {wanted} outputs, but {given} values are given",
+                        expect.what
+                    ),
+                    format!("{given} values"),
+                );
+                if let Some((origin, _)) = &expect.origin {
+                    d = d.with_label(*origin, format!("{wanted} outputs declared: `{want}`"));
+                }
+                self.diags.push(d);
+                return;
+            }
+        }
         let mut d = Diagnostic::new(
             expect.code,
             span,
@@ -360,14 +380,17 @@ impl<'a> Checker<'a> {
 
     /// Resolves a written type (in a `let` annotation).
     pub fn resolve_type(&mut self, te: &TypeExpr) -> Type {
-        TypeResolver {
+        let mut resolver = TypeResolver {
             decls: self.decls,
             scope: self.scope,
             generics: &[],
             diags: self.diags,
             is_std: self.is_std,
-        }
-        .resolve(te)
+            used_imports: std::collections::HashSet::new(),
+        };
+        let ty = resolver.resolve(te);
+        self.used_imports.extend(resolver.used_imports);
+        ty
     }
 
     // ------------------------------------------------------------ statements
@@ -751,7 +774,7 @@ impl<'a> Checker<'a> {
                     .collect(),
             ),
             ExprKind::Unary(op, inner) => self.unary(*op, inner),
-            ExprKind::Binary(op, l, r) => self.binary(e, *op, l, r),
+            ExprKind::Binary(op, l, r) => self.binary(*op, l, r),
             ExprKind::Call(callee, args) => self.call(e, callee, args),
             ExprKind::Field(obj, name) => self.field(obj, name),
             ExprKind::TupleIndex(obj, n, span) => {
@@ -850,7 +873,7 @@ impl<'a> Checker<'a> {
         }
     }
 
-    fn binary(&mut self, e: &Expr, op: BinOp, l: &Expr, r: &Expr) -> Type {
+    fn binary(&mut self, op: BinOp, l: &Expr, r: &Expr) -> Type {
         if op == BinOp::Coalesce {
             return self.coalesce(l, r);
         }
@@ -874,14 +897,17 @@ impl<'a> Checker<'a> {
             let (ls, rs) = (self.decls.show(&lt), self.decls.show(&rt));
             let mut d = Diagnostic::new(
                 Code::E0200,
-                e.span,
+                r.span,
                 format!("`{}` cannot combine `{ls}` and `{rs}`", op.symbol()),
-                format!("`{ls}` {} `{rs}`", op.symbol()),
+                format!("this is `{rs}`"),
             )
-            .with_label(l.span, format!("this is `{ls}`"))
-            .with_label(r.span, format!("this is `{rs}`"));
+            .with_label(l.span, format!("this is `{ls}`"));
             if op == BinOp::Add && (lt == Type::Str || rt == Type::Str) {
                 d = d.with_help("convert with `str(…)` or interpolate: `\"{a}{b}\"`");
+            } else if lt.strip_none().is_some() || rt.strip_none().is_some() {
+                d = d.with_help(
+                    "the value may be `none`: give a fallback with `x ?? default`, or `unwrap(x)`",
+                );
             }
             self.diags.push(d);
             if op.is_comparison() || op == BinOp::In {
@@ -1124,6 +1150,15 @@ fn binary_result(decls: &Decls, op: BinOp, l: &Type, r: &Type) -> Option<Type> {
             _ => Option::None,
         },
         _ => Option::None,
+    }
+}
+
+/// The number of items of a tuple type.
+fn arity(ty: &Type) -> Option<usize> {
+    match ty {
+        Type::Tuple(ts) => Some(ts.len()),
+        Type::NamedTuple(fs) => Some(fs.len()),
+        _ => None,
     }
 }
 

@@ -150,6 +150,7 @@ impl Checker<'_> {
         let mut matched: Matched<'e> = vec![None; params.len()];
         let mut seen_named = false;
         let mut position = 0;
+        let errors_before = self.diags.len();
         for arg in args {
             match &arg.name {
                 None if seen_named => {
@@ -263,7 +264,8 @@ impl Checker<'_> {
             .filter(|(p, m)| m.is_none() && !p.has_default)
             .map(|(p, _)| p)
             .collect();
-        if !missing.is_empty() {
+        // A misplaced or misspelt argument usually is the missing one: report it once.
+        if !missing.is_empty() && self.diags.len() == errors_before {
             let names = missing
                 .iter()
                 .map(|p| format!("`{}`", p.name))
@@ -286,7 +288,7 @@ impl Checker<'_> {
             for p in &missing {
                 d = d.with_label(p.span, format!("`{}` has no default", p.name));
             }
-            d = d.with_help(format!("add {insert}"));
+            d = d.with_help(format!("add `{insert}`"));
             if let Some(fix) = self.missing_fix(call_span, args, &missing) {
                 d.fix = Some(fix);
             }

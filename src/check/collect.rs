@@ -5,7 +5,7 @@
 //!
 //! Consumes the loaded modules; produces the declaration table and one scope per module.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use super::load::{Loaded, ModuleIdx};
 use super::suggest::did_you_mean;
@@ -38,6 +38,8 @@ pub struct Collected {
     pub scopes: Vec<Scope>,
     /// For each module, its items' declaration ids, in item order.
     pub item_decls: Vec<Vec<DeclId>>,
+    /// For each module, the imports (by index) that its declarations' types use.
+    pub used_imports: Vec<HashSet<usize>>,
 }
 
 /// The built-in type names and how many type arguments each takes.
@@ -93,10 +95,12 @@ pub fn collect(loaded: &Loaded, diags: &mut Vec<Diagnostic>) -> Collected {
     let scopes = (0..loaded.modules.len())
         .map(|m| module_scope(loaded, m, &own, &decls, diags))
         .collect();
+    let used_imports = vec![HashSet::new(); loaded.modules.len()];
     let mut collected = Collected {
         decls,
         scopes,
         item_decls,
+        used_imports,
     };
     resolve_aliases(loaded, &mut collected, diags);
     for m in 0..loaded.modules.len() {
@@ -133,7 +137,7 @@ fn declared_twice(name: &str, span: Span, first: Span) -> Diagnostic {
         format!("`{name}` declared again here"),
     )
     .with_label(first, "first declared here")
-    .with_help("rename one of them: a name may be declared once at the top level")
+    .with_help("rename one of them: each name may be declared once in its scope")
 }
 
 /// A module's scope: its own names, then those of the modules it imports directly, then the
@@ -208,19 +212,20 @@ fn resolve_aliases(loaded: &Loaded, c: &mut Collected, diags: &mut Vec<Diagnosti
         }
     }
     let expand = |c: &Collected, m: ModuleIdx, ty: &TypeExpr, sink: &mut Vec<Diagnostic>| {
-        TypeResolver {
+        let mut r = TypeResolver {
             decls: &c.decls,
             scope: &c.scopes[m],
             generics: &[],
             diags: sink,
             is_std: loaded.modules[m].is_std,
-        }
-        .resolve(ty)
+            used_imports: HashSet::new(),
+        };
+        (r.resolve(ty), r.used_imports)
     };
     for _ in 0..=aliases.len() {
         let mut changed = false;
         for &(m, id, _, ty) in &aliases {
-            let new = expand(c, m, ty, &mut Vec::new());
+            let (new, _) = expand(c, m, ty, &mut Vec::new());
             if !matches!(&c.decls.get(id).kind, DeclKind::Alias(old) if *old == new) {
                 c.decls.get_mut(id).kind = DeclKind::Alias(new);
                 changed = true;
@@ -232,7 +237,9 @@ fn resolve_aliases(loaded: &Loaded, c: &mut Collected, diags: &mut Vec<Diagnosti
     }
     for &(m, _, name, ty) in &aliases {
         let mut found = Vec::new();
-        if expand(c, m, ty, &mut found).has_error() && found.is_empty() {
+        let (ty, used) = expand(c, m, ty, &mut found);
+        c.used_imports[m].extend(used);
+        if ty.has_error() && found.is_empty() {
             diags.push(Diagnostic::new(
                 Code::E0200,
                 name.span,
@@ -254,6 +261,7 @@ fn fill_kinds(loaded: &Loaded, m: ModuleIdx, c: &mut Collected, diags: &mut Vec<
             generics: &[],
             diags,
             is_std: module.is_std,
+            used_imports: HashSet::new(),
         };
         let kind = match &item.kind {
             ItemKind::Struct(rec) => DeclKind::Struct(r.fields(&rec.fields, true)),
@@ -273,6 +281,8 @@ fn fill_kinds(loaded: &Loaded, m: ModuleIdx, c: &mut Collected, diags: &mut Vec<
                 DeclKind::Callable(r.signature(callable, module.is_std))
             }
         };
+        let used = r.used_imports;
+        c.used_imports[m].extend(used);
         c.decls.get_mut(id).kind = kind;
     }
 }
@@ -289,6 +299,8 @@ pub struct TypeResolver<'a> {
     pub diags: &'a mut Vec<Diagnostic>,
     /// Whether the module is part of the standard library (which may write `never`).
     pub is_std: bool,
+    /// Imports (by index) whose names the resolved types used.
+    pub used_imports: HashSet<usize>,
 }
 
 impl TypeResolver<'_> {
@@ -367,6 +379,9 @@ impl TypeResolver<'_> {
         }
         if name.name == "never" && self.is_std {
             return Type::Never;
+        }
+        if let Some(&i) = self.scope.via_import.get(&name.name) {
+            self.used_imports.insert(i);
         }
         let found = self.scope.get(&name.name).map(|ids| ids[0]);
         match found.map(|id| (id, &self.decls.get(id).kind)) {
@@ -490,6 +505,7 @@ impl TypeResolver<'_> {
             generics: &generics,
             diags: &mut *self.diags,
             is_std: self.is_std,
+            used_imports: HashSet::new(),
         };
         let params = inner.params(&c.params);
         let (outputs, output_span) = match &c.output {
@@ -549,6 +565,8 @@ impl TypeResolver<'_> {
                 inner.check_lowerable(&f.ty, span, &format!("a {what} output"));
             }
         }
+        let used = std::mem::take(&mut inner.used_imports);
+        self.used_imports.extend(used);
         if c.body.is_none() && !is_std {
             self.diags.push(
                 Diagnostic::new(

@@ -73,10 +73,11 @@ fn check_loaded(loaded: Loaded) -> Checked {
         decls,
         scopes,
         item_decls,
+        used_imports: type_uses,
     } = collect::collect(&loaded, &mut diags);
     let mut workflow_calls: Vec<(DeclId, DeclId, Span)> = Vec::new();
     for (m, module) in loaded.modules.iter().enumerate() {
-        let mut used_imports = HashSet::new();
+        let mut used_imports = type_uses[m].clone();
         for (item, &id) in module.ast.items.iter().zip(&item_decls[m]) {
             let allow_pickle = annotations::check_item(item, &mut diags);
             let decl = decls.get(id);

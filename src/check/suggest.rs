@@ -11,7 +11,7 @@ pub fn did_you_mean(name: &str, candidates: impl IntoIterator<Item = String>) ->
             let d = if c.to_lowercase() == lower {
                 0
             } else {
-                strsim::levenshtein(&lower, &c.to_lowercase())
+                strsim::osa_distance(&lower, &c.to_lowercase())
             };
             (d, c)
         })
@@ -33,5 +33,6 @@ mod tests {
         );
         assert_eq!(did_you_mean("Load", names()).as_deref(), Some("load"));
         assert_eq!(did_you_mean("xyz", names()), None);
+        assert_eq!(did_you_mean("laod", names()).as_deref(), Some("load"));
     }
 }

@@ -7,7 +7,9 @@ use crate::source::{FileId, Span};
 use crate::syntax::ast::{Annotation, CallableKind};
 
 /// Index of a declaration in [`Decls`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
 pub struct DeclId(pub u32);
 
 /// A checked type.

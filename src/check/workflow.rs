@@ -129,7 +129,7 @@ impl Checker<'_> {
     /// E0300 for a `fn` or built-in called in a workflow body.
     pub fn fn_in_workflow(&mut self, e: &Expr, name: &Ident) {
         self.diags.push(
-            Diagnostic::new(Code::E0300, e.span, format!("fn `{}` cannot be called in a workflow body", name.name), "a fn call on promises")
+            Diagnostic::new(Code::E0300, e.span, format!("`{}` cannot be called in a workflow body", name.name), "a function call on promises")
                 .with_note("workflow inputs and task outputs are promises: their values exist only when the workflow runs")
                 .with_help(MOVE_TO_TASK),
         );

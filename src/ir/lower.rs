@@ -36,7 +36,9 @@ pub fn lower(checked: &Checked) -> Program {
     let mut workflows = Vec::new();
     for (m, module) in checked.modules.iter().enumerate() {
         for (item, &decl) in module.ast.items.iter().zip(&checked.item_decls[m]) {
-            let ItemKind::Callable(c) = &item.kind else { continue };
+            let ItemKind::Callable(c) = &item.kind else {
+                continue;
+            };
             match c.kind {
                 CallableKind::Workflow => workflows.push(lowerer.workflow(m, decl, c)),
                 _ if c.body.is_some() => functions.push(lowerer.function(m, decl, item, c)),
@@ -47,16 +49,42 @@ pub fn lower(checked: &Checked) -> Program {
     let entries = checked
         .interfaces()
         .filter_map(|(name, _)| {
-            let &decl = checked.scopes[crate::check::load::ROOT].get(name)?.first()?;
+            let &decl = checked.scopes[crate::check::load::ROOT]
+                .get(name)?
+                .first()?;
             let target = match ids.workflows.get(&decl) {
                 Some(&w) => Target::Workflow(w),
                 None => Target::Task(*ids.functions.get(&decl)?),
             };
-            Some(Entry { name: name.to_string(), target })
+            Some(Entry {
+                name: name.to_string(),
+                target,
+            })
         })
         .collect();
-    let files = checked.sources.iter().map(|(_, f)| SourceText { name: f.name.clone(), text: f.text.clone() }).collect();
-    Program { version: IR_VERSION, files, decls: checked.decls.clone(), functions, workflows, entries }
+    let record_defaults = checked
+        .decls
+        .iter()
+        .filter(|(_, d)| matches!(d.kind, DeclKind::Struct(_) | DeclKind::Class(_)))
+        .map(|(id, _)| (id, BodyLowerer::new(&lowerer, 0).defaults_of(id)))
+        .collect();
+    let files = checked
+        .sources
+        .iter()
+        .map(|(_, f)| SourceText {
+            name: f.name.clone(),
+            text: f.text.clone(),
+        })
+        .collect();
+    Program {
+        version: IR_VERSION,
+        files,
+        decls: checked.decls.clone(),
+        functions,
+        workflows,
+        entries,
+        record_defaults,
+    }
 }
 
 #[derive(Default)]
@@ -85,7 +113,15 @@ impl Lowerer<'_> {
         for p in &c.params {
             body.bind_name(&p.name.name);
         }
-        let defaults = c.params.iter().map(|p| p.default.as_ref().map(|d| BodyLowerer::new(self, m).expr(d))).collect();
+        let defaults = c
+            .params
+            .iter()
+            .map(|p| {
+                p.default
+                    .as_ref()
+                    .map(|d| BodyLowerer::new(self, m).expr(d))
+            })
+            .collect();
         let block = body.block(c.body.as_ref().expect("functions have bodies"));
         Function {
             name: c.name.name.clone(),
@@ -100,14 +136,31 @@ impl Lowerer<'_> {
     }
 
     fn workflow(&self, m: usize, decl: DeclId, c: &ast::Callable) -> Workflow {
-        let mut wf = GraphLowerer { lowerer: self, module: m, nodes: Vec::new(), env: vec![HashMap::new()], within: None };
+        let mut wf = GraphLowerer {
+            lowerer: self,
+            module: m,
+            nodes: Vec::new(),
+            env: vec![HashMap::new()],
+            within: None,
+        };
         for (i, p) in c.params.iter().enumerate() {
             wf.env[0].insert(p.name.name.clone(), Binding::Input(i as u32, Vec::new()));
         }
-        let defaults = c.params.iter().map(|p| p.default.as_ref().map(|d| wf.value(d))).collect();
+        let defaults = c
+            .params
+            .iter()
+            .map(|p| p.default.as_ref().map(|d| wf.value(d)))
+            .collect();
         let value = wf.block(c.body.as_ref().expect("workflows have bodies"));
         let outputs = split_outputs(value, &self.signature(decl).outputs);
-        Workflow { name: c.name.name.clone(), decl, defaults, nodes: wf.nodes, outputs, span: c.name.span }
+        Workflow {
+            name: c.name.name.clone(),
+            decl,
+            defaults,
+            nodes: wf.nodes,
+            outputs,
+            span: c.name.span,
+        }
     }
 
     /// The declarations a top-level name stands for in module `m`.
@@ -159,7 +212,10 @@ fn plain_text(parts: &[ast::StrPart]) -> String {
 }
 
 /// Orders call arguments by parameter: positional first, then named; `None` where left out.
-fn order_args<'e>(params: &[crate::check::types::FieldSig], args: &'e [ast::Arg]) -> Vec<Option<&'e ast::Expr>> {
+fn order_args<'e>(
+    params: &[crate::check::types::FieldSig],
+    args: &'e [ast::Arg],
+) -> Vec<Option<&'e ast::Expr>> {
     let mut ordered = vec![None; params.len()];
     let mut position = 0;
     for arg in args {
@@ -187,14 +243,22 @@ struct BodyLowerer<'a, 'c> {
 
 impl<'a, 'c> BodyLowerer<'a, 'c> {
     fn new(lowerer: &'a Lowerer<'c>, module: usize) -> Self {
-        BodyLowerer { lowerer, module, scopes: vec![HashMap::new()], next_slot: 0 }
+        BodyLowerer {
+            lowerer,
+            module,
+            scopes: vec![HashMap::new()],
+            next_slot: 0,
+        }
     }
 
     fn bind_name(&mut self, name: &str) -> u32 {
         let slot = self.next_slot;
         self.next_slot += 1;
         if name != "_" {
-            self.scopes.last_mut().expect("a scope is open").insert(name.to_string(), slot);
+            self.scopes
+                .last_mut()
+                .expect("a scope is open")
+                .insert(name.to_string(), slot);
         }
         slot
     }
@@ -203,7 +267,9 @@ impl<'a, 'c> BodyLowerer<'a, 'c> {
         match p {
             ast::Pattern::Name(i) if i.name == "_" => Pattern::Discard,
             ast::Pattern::Name(i) => Pattern::Slot(self.bind_name(&i.name)),
-            ast::Pattern::Tuple(items, _) => Pattern::Tuple(items.iter().map(|p| self.pattern(p)).collect()),
+            ast::Pattern::Tuple(items, _) => {
+                Pattern::Tuple(items.iter().map(|p| self.pattern(p)).collect())
+            }
         }
     }
 
@@ -220,20 +286,42 @@ impl<'a, 'c> BodyLowerer<'a, 'c> {
 
     fn stmt(&mut self, s: &ast::Stmt) -> Option<Stmt> {
         Some(match &s.kind {
-            StmtKind::Let { pattern, ty, value, .. } => {
+            StmtKind::Let {
+                pattern, ty, value, ..
+            } => {
                 let value = self.expr(value);
                 let ty = ty.as_ref().map(|te| {
                     let mut sink = Vec::new();
                     let scope = self.lowerer.scope(self.module);
-                    TypeResolver { decls: &self.lowerer.checked.decls, scope, generics: &[], diags: &mut sink, is_std: false }.resolve(te)
+                    TypeResolver {
+                        decls: &self.lowerer.checked.decls,
+                        scope,
+                        generics: &[],
+                        diags: &mut sink,
+                        is_std: false,
+                        used_imports: Default::default(),
+                    }
+                    .resolve(te)
                 });
                 Stmt::Let(self.pattern(pattern), ty, value)
             }
-            StmtKind::Assign { target, indices, value } => {
+            StmtKind::Assign {
+                target,
+                indices,
+                value,
+            } => {
                 let slot = self.local(&target.name)?;
-                Stmt::Assign(slot, indices.iter().map(|i| self.expr(i)).collect(), self.expr(value))
+                Stmt::Assign(
+                    slot,
+                    indices.iter().map(|i| self.expr(i)).collect(),
+                    self.expr(value),
+                )
             }
-            StmtKind::For { pattern, iter, body } => {
+            StmtKind::For {
+                pattern,
+                iter,
+                body,
+            } => {
                 let iter = self.expr(iter);
                 self.scopes.push(HashMap::new());
                 let pattern = self.pattern(pattern);
@@ -279,14 +367,21 @@ impl<'a, 'c> BodyLowerer<'a, 'c> {
                 None => ExprKind::Const(Const::None),
             },
             A::List(items) => ExprKind::List(self.exprs(items)),
-            A::Dict(entries) => ExprKind::Dict(entries.iter().map(|(k, v)| (self.expr(k), self.expr(v))).collect()),
+            A::Dict(entries) => ExprKind::Dict(
+                entries
+                    .iter()
+                    .map(|(k, v)| (self.expr(k), self.expr(v)))
+                    .collect(),
+            ),
             A::Tuple(items) => ExprKind::Tuple(self.exprs(items)),
             A::NamedTuple(items) => ExprKind::NamedTuple(
                 items.iter().map(|(n, _)| n.name.clone()).collect(),
                 items.iter().map(|(_, x)| self.expr(x)).collect(),
             ),
             A::Unary(op, x) => ExprKind::Unary(*op, Box::new(self.expr(x))),
-            A::Binary(op, l, r) => ExprKind::Binary(*op, Box::new(self.expr(l)), Box::new(self.expr(r))),
+            A::Binary(op, l, r) => {
+                ExprKind::Binary(*op, Box::new(self.expr(l)), Box::new(self.expr(r)))
+            }
             A::Call(callee, args) => self.call(callee, args),
             A::Field(obj, name) => match self.enum_of(obj) {
                 Some(decl) => ExprKind::EnumValue(decl, name.name.clone()),
@@ -294,9 +389,11 @@ impl<'a, 'c> BodyLowerer<'a, 'c> {
             },
             A::TupleIndex(obj, n, _) => ExprKind::Item(Box::new(self.expr(obj)), *n),
             A::Index(obj, i) => ExprKind::Index(Box::new(self.expr(obj)), Box::new(self.expr(i))),
-            A::If(c, then, otherwise) => {
-                ExprKind::If(Box::new(self.expr(c)), self.block(then), otherwise.as_ref().map(|o| Box::new(self.expr(o))))
-            }
+            A::If(c, then, otherwise) => ExprKind::If(
+                Box::new(self.expr(c)),
+                self.block(then),
+                otherwise.as_ref().map(|o| Box::new(self.expr(o))),
+            ),
             A::Block(b) => ExprKind::Block(self.block(b)),
             A::ListComp(elem, comp) => {
                 self.scopes.push(HashMap::new());
@@ -321,7 +418,11 @@ impl<'a, 'c> BodyLowerer<'a, 'c> {
         let iter = self.expr(&c.iter);
         let pattern = self.pattern(&c.pattern);
         let cond = c.cond.as_ref().map(|x| self.expr(x));
-        Comprehension { pattern, iter, cond }
+        Comprehension {
+            pattern,
+            iter,
+            cond,
+        }
     }
 
     /// The enum a name stands for, unless a local shadows it.
@@ -335,39 +436,63 @@ impl<'a, 'c> BodyLowerer<'a, 'c> {
     }
 
     fn call(&mut self, callee: &ast::Expr, args: &[ast::Arg]) -> ExprKind {
-        let A::Name(name) = &callee.kind else { return ExprKind::Const(Const::None) };
-        let Some(ids) = self.lowerer.global(self.module, &name.name) else { return ExprKind::Const(Const::None) };
+        let A::Name(name) = &callee.kind else {
+            return ExprKind::Const(Const::None);
+        };
+        let Some(ids) = self.lowerer.global(self.module, &name.name) else {
+            return ExprKind::Const(Const::None);
+        };
         let decls = &self.lowerer.checked.decls;
         let decl = ids[0];
         match &decls.get(decl).kind {
             DeclKind::Callable(sig) if sig.builtin => {
-                let named: Vec<&str> = args.iter().filter_map(|a| a.name.as_ref().map(|n| n.name.as_str())).collect();
+                let named: Vec<&str> = args
+                    .iter()
+                    .filter_map(|a| a.name.as_ref().map(|n| n.name.as_str()))
+                    .collect();
                 let params = ids
                     .iter()
                     .filter_map(|id| match &decls.get(*id).kind {
-                        DeclKind::Callable(s) if named.iter().all(|n| s.params.iter().any(|p| p.name == *n)) => Some(&s.params),
+                        DeclKind::Callable(s)
+                            if named.iter().all(|n| s.params.iter().any(|p| p.name == *n)) =>
+                        {
+                            Some(&s.params)
+                        }
                         _ => None,
                     })
                     .find(|ps| ps.len() >= args.len());
                 let ordered: Vec<Expr> = match params {
-                    Some(ps) if !named.is_empty() => order_args(ps, args).into_iter().flatten().map(|e| self.expr(e)).collect(),
+                    Some(ps) if !named.is_empty() => order_args(ps, args)
+                        .into_iter()
+                        .flatten()
+                        .map(|e| self.expr(e))
+                        .collect(),
                     _ => args.iter().map(|a| self.expr(&a.value)).collect(),
                 };
                 ExprKind::CallBuiltin(name.name.clone(), ordered)
             }
             DeclKind::Callable(sig) => {
-                let Some(&f) = self.lowerer.ids.functions.get(&decl) else { return ExprKind::Const(Const::None) };
+                let Some(&f) = self.lowerer.ids.functions.get(&decl) else {
+                    return ExprKind::Const(Const::None);
+                };
                 let args = self.with_defaults(decl, &sig.params, args);
                 ExprKind::CallFn(f, args)
             }
-            DeclKind::Struct(fields) | DeclKind::Class(fields) => ExprKind::Construct(decl, self.with_defaults(decl, fields, args)),
+            DeclKind::Struct(fields) | DeclKind::Class(fields) => {
+                ExprKind::Construct(decl, self.with_defaults(decl, fields, args))
+            }
             _ => ExprKind::Const(Const::None),
         }
     }
 
     /// Arguments in parameter order, each left-out parameter replaced by its default, lowered
     /// in the scope of the module declaring it.
-    fn with_defaults(&mut self, decl: DeclId, params: &[crate::check::types::FieldSig], args: &[ast::Arg]) -> Vec<Expr> {
+    fn with_defaults(
+        &mut self,
+        decl: DeclId,
+        params: &[crate::check::types::FieldSig],
+        args: &[ast::Arg],
+    ) -> Vec<Expr> {
         let ordered = order_args(params, args);
         let defaults = self.defaults_of(decl);
         ordered
@@ -375,11 +500,10 @@ impl<'a, 'c> BodyLowerer<'a, 'c> {
             .enumerate()
             .map(|(i, arg)| match arg {
                 Some(e) => self.expr(e),
-                None => defaults
-                    .get(i)
-                    .cloned()
-                    .flatten()
-                    .unwrap_or(Expr { kind: ExprKind::Const(Const::None), span: params[i].span }),
+                None => defaults.get(i).cloned().flatten().unwrap_or(Expr {
+                    kind: ExprKind::Const(Const::None),
+                    span: params[i].span,
+                }),
             })
             .collect()
     }
@@ -387,15 +511,29 @@ impl<'a, 'c> BodyLowerer<'a, 'c> {
     /// The lowered default values of a callable's parameters or a record's fields.
     fn defaults_of(&self, decl: DeclId) -> Vec<Option<Expr>> {
         let lowerer = self.lowerer;
-        let Some(&m) = lowerer.ids.module_of.get(&decl) else { return Vec::new() };
+        let Some(&m) = lowerer.ids.module_of.get(&decl) else {
+            return Vec::new();
+        };
         let module = &lowerer.checked.modules[m];
-        let Some(i) = lowerer.checked.item_decls[m].iter().position(|&d| d == decl) else { return Vec::new() };
+        let Some(i) = lowerer.checked.item_decls[m]
+            .iter()
+            .position(|&d| d == decl)
+        else {
+            return Vec::new();
+        };
         let params = match &module.ast.items[i].kind {
             ItemKind::Struct(r) | ItemKind::Class(r) => &r.fields,
             ItemKind::Callable(c) => &c.params,
             _ => return Vec::new(),
         };
-        params.iter().map(|p| p.default.as_ref().map(|d| BodyLowerer::new(lowerer, m).expr(d))).collect()
+        params
+            .iter()
+            .map(|p| {
+                p.default
+                    .as_ref()
+                    .map(|d| BodyLowerer::new(lowerer, m).expr(d))
+            })
+            .collect()
     }
 }
 
@@ -410,7 +548,11 @@ struct GraphLowerer<'a, 'c> {
 
 impl GraphLowerer<'_, '_> {
     fn push(&mut self, kind: NodeKind, span: Span) -> NodeId {
-        self.nodes.push(Node { kind, within: self.within, span });
+        self.nodes.push(Node {
+            kind,
+            within: self.within,
+            span,
+        });
         self.nodes.len() as NodeId - 1
     }
 
@@ -419,7 +561,9 @@ impl GraphLowerer<'_, '_> {
         let mut value = Binding::Const(Const::None);
         for s in &b.stmts {
             match &s.kind {
-                StmtKind::Let { pattern, value: v, .. } => {
+                StmtKind::Let {
+                    pattern, value: v, ..
+                } => {
                     let binding = self.value(v);
                     self.bind(pattern, binding);
                 }
@@ -434,11 +578,18 @@ impl GraphLowerer<'_, '_> {
     fn bind(&mut self, pattern: &ast::Pattern, binding: Binding) {
         match pattern {
             ast::Pattern::Name(i) => {
-                self.env.last_mut().expect("a scope is open").insert(i.name.clone(), binding);
+                self.env
+                    .last_mut()
+                    .expect("a scope is open")
+                    .insert(i.name.clone(), binding);
             }
             ast::Pattern::Tuple(items, _) => {
                 for (k, p) in items.iter().enumerate() {
-                    let item = access(binding.clone(), Access::Index(k as i64), &self.lowerer.checked.decls);
+                    let item = access(
+                        binding.clone(),
+                        Access::Index(k as i64),
+                        &self.lowerer.checked.decls,
+                    );
                     self.bind(p, item);
                 }
             }
@@ -480,7 +631,11 @@ impl GraphLowerer<'_, '_> {
             A::Field(obj, name) => {
                 if let A::Name(n) = &obj.kind {
                     if self.lookup(&n.name).is_none() {
-                        if let Some(&decl) = self.lowerer.global(self.module, &n.name).and_then(|ids| ids.first()) {
+                        if let Some(&decl) = self
+                            .lowerer
+                            .global(self.module, &n.name)
+                            .and_then(|ids| ids.first())
+                        {
                             if matches!(decls.get(decl).kind, DeclKind::Enum(_)) {
                                 return Binding::Enum(decl, name.name.clone());
                             }
@@ -518,8 +673,14 @@ impl GraphLowerer<'_, '_> {
     }
 
     fn call(&mut self, e: &ast::Expr, callee: &ast::Expr, args: &[ast::Arg]) -> Binding {
-        let A::Name(name) = &callee.kind else { return Binding::Const(Const::None) };
-        let Some(&decl) = self.lowerer.global(self.module, &name.name).and_then(|ids| ids.first()) else {
+        let A::Name(name) = &callee.kind else {
+            return Binding::Const(Const::None);
+        };
+        let Some(&decl) = self
+            .lowerer
+            .global(self.module, &name.name)
+            .and_then(|ids| ids.first())
+        else {
             return Binding::Const(Const::None);
         };
         let decls = &self.lowerer.checked.decls;
@@ -533,7 +694,10 @@ impl GraphLowerer<'_, '_> {
                     },
                 };
                 let ordered = order_args(&sig.params, args);
-                let bindings = ordered.into_iter().map(|a| a.map(|x| self.value(x))).collect();
+                let bindings = ordered
+                    .into_iter()
+                    .map(|a| a.map(|x| self.value(x)))
+                    .collect();
                 let node = self.push(NodeKind::Call(target, bindings), e.span);
                 outputs_of(node, &sig.outputs)
             }
@@ -545,13 +709,22 @@ impl GraphLowerer<'_, '_> {
                     .enumerate()
                     .map(|(i, a)| match a {
                         Some(x) => self.value(x),
-                        None => defaults.get(i).cloned().flatten().map_or(Binding::Const(Const::None), |d| {
-                            let module = self.module;
-                            self.module = self.lowerer.ids.module_of.get(&decl).copied().unwrap_or(module);
-                            let b = self.value(&d);
-                            self.module = module;
-                            b
-                        }),
+                        None => defaults.get(i).cloned().flatten().map_or(
+                            Binding::Const(Const::None),
+                            |d| {
+                                let module = self.module;
+                                self.module = self
+                                    .lowerer
+                                    .ids
+                                    .module_of
+                                    .get(&decl)
+                                    .copied()
+                                    .unwrap_or(module);
+                                let b = self.value(&d);
+                                self.module = module;
+                                b
+                            },
+                        ),
                     })
                     .collect();
                 Binding::Record(decl, items)
@@ -570,7 +743,10 @@ impl GraphLowerer<'_, '_> {
                 A::If(c, then, otherwise) => {
                     let cond = self.cond(c);
                     let value = self.block(then);
-                    cases.push(Case { cond: Some(cond), value });
+                    cases.push(Case {
+                        cond: Some(cond),
+                        value,
+                    });
                     next = otherwise.as_deref();
                 }
                 A::Block(b) => {
@@ -588,11 +764,19 @@ impl GraphLowerer<'_, '_> {
 
     fn cond(&mut self, e: &ast::Expr) -> Cond {
         match &e.kind {
-            A::Binary(ast::BinOp::And, l, r) => Cond::And(Box::new(self.cond(l)), Box::new(self.cond(r))),
-            A::Binary(ast::BinOp::Or, l, r) => Cond::Or(Box::new(self.cond(l)), Box::new(self.cond(r))),
+            A::Binary(ast::BinOp::And, l, r) => {
+                Cond::And(Box::new(self.cond(l)), Box::new(self.cond(r)))
+            }
+            A::Binary(ast::BinOp::Or, l, r) => {
+                Cond::Or(Box::new(self.cond(l)), Box::new(self.cond(r)))
+            }
             A::Unary(UnaryOp::Not, x) => Cond::Not(Box::new(self.cond(x))),
             A::Binary(op, l, r) => Cond::Compare(*op, self.value(l), self.value(r)),
-            _ => Cond::Compare(ast::BinOp::Eq, self.value(e), Binding::Const(Const::Bool(true))),
+            _ => Cond::Compare(
+                ast::BinOp::Eq,
+                self.value(e),
+                Binding::Const(Const::Bool(true)),
+            ),
         }
     }
 
@@ -602,12 +786,21 @@ impl GraphLowerer<'_, '_> {
         self.bind(&comp.pattern, Binding::Item(Vec::new()));
         let result = match &elem.kind {
             A::Call(callee, args) => {
-                let A::Name(name) = &callee.kind else { return Binding::Const(Const::None) };
-                let decl = self.lowerer.global(self.module, &name.name).and_then(|ids| ids.first()).copied();
+                let A::Name(name) = &callee.kind else {
+                    return Binding::Const(Const::None);
+                };
+                let decl = self
+                    .lowerer
+                    .global(self.module, &name.name)
+                    .and_then(|ids| ids.first())
+                    .copied();
                 match decl.map(|d| (d, self.lowerer.ids.functions.get(&d))) {
                     Some((d, Some(&f))) => {
                         let params = self.lowerer.signature(d).params.clone();
-                        let bindings = order_args(&params, args).into_iter().map(|a| a.map(|x| self.value(x))).collect();
+                        let bindings = order_args(&params, args)
+                            .into_iter()
+                            .map(|a| a.map(|x| self.value(x)))
+                            .collect();
                         let node = self.push(NodeKind::Map(f, over, bindings), e.span);
                         Binding::Output(node, 0, Vec::new())
                     }
@@ -626,10 +819,19 @@ struct BodyDefaults;
 
 impl BodyDefaults {
     fn of(lowerer: &Lowerer<'_>, decl: DeclId) -> Vec<Option<ast::Expr>> {
-        let Some(&m) = lowerer.ids.module_of.get(&decl) else { return Vec::new() };
-        let Some(i) = lowerer.checked.item_decls[m].iter().position(|&d| d == decl) else { return Vec::new() };
+        let Some(&m) = lowerer.ids.module_of.get(&decl) else {
+            return Vec::new();
+        };
+        let Some(i) = lowerer.checked.item_decls[m]
+            .iter()
+            .position(|&d| d == decl)
+        else {
+            return Vec::new();
+        };
         match &lowerer.checked.modules[m].ast.items[i].kind {
-            ItemKind::Struct(r) | ItemKind::Class(r) => r.fields.iter().map(|f| f.default.clone()).collect(),
+            ItemKind::Struct(r) | ItemKind::Class(r) => {
+                r.fields.iter().map(|f| f.default.clone()).collect()
+            }
             _ => Vec::new(),
         }
     }
@@ -641,27 +843,37 @@ fn outputs_of(node: NodeId, outputs: &Outputs) -> Binding {
     match outputs {
         Outputs::Nothing | Outputs::Single(_) => item(0),
         Outputs::Unnamed(fs) => Binding::Tuple((0..fs.len()).map(item).collect()),
-        Outputs::Named(fs) => Binding::NamedTuple(fs.iter().map(|f| f.name.clone()).collect(), (0..fs.len()).map(item).collect()),
+        Outputs::Named(fs) => Binding::NamedTuple(
+            fs.iter().map(|f| f.name.clone()).collect(),
+            (0..fs.len()).map(item).collect(),
+        ),
     }
 }
 
 /// One more step of attribute access on a binding; composite bindings are taken apart.
 fn access(binding: Binding, step: Access, decls: &Decls) -> Binding {
     match (binding, &step) {
-        (Binding::NamedTuple(names, items), Access::Field(f)) => {
-            names.iter().position(|n| n == f).and_then(|i| items.get(i).cloned()).unwrap_or(Binding::Const(Const::None))
-        }
-        (Binding::NamedTuple(_, items) | Binding::Tuple(items) | Binding::List(items), Access::Index(i)) => {
-            usize::try_from(*i).ok().and_then(|i| items.get(i).cloned()).unwrap_or(Binding::Const(Const::None))
-        }
+        (Binding::NamedTuple(names, items), Access::Field(f)) => names
+            .iter()
+            .position(|n| n == f)
+            .and_then(|i| items.get(i).cloned())
+            .unwrap_or(Binding::Const(Const::None)),
+        (
+            Binding::NamedTuple(_, items) | Binding::Tuple(items) | Binding::List(items),
+            Access::Index(i),
+        ) => usize::try_from(*i)
+            .ok()
+            .and_then(|i| items.get(i).cloned())
+            .unwrap_or(Binding::Const(Const::None)),
         (Binding::Record(decl, items), Access::Field(f)) => decls
             .fields(&Type::Decl(decl))
             .and_then(|fs| fs.iter().position(|x| x.name == *f))
             .and_then(|i| items.get(i).cloned())
             .unwrap_or(Binding::Const(Const::None)),
-        (Binding::Dict(entries), Access::Key(k)) => {
-            entries.into_iter().find(|(key, _)| key == k).map_or(Binding::Const(Const::None), |(_, v)| v)
-        }
+        (Binding::Dict(entries), Access::Key(k)) => entries
+            .into_iter()
+            .find(|(key, _)| key == k)
+            .map_or(Binding::Const(Const::None), |(_, v)| v),
         (Binding::Input(i, mut path), _) => {
             path.push(step);
             Binding::Input(i, path)
@@ -683,13 +895,22 @@ fn split_outputs(value: Binding, outputs: &Outputs) -> Vec<Binding> {
     match outputs {
         Outputs::Nothing => Vec::new(),
         Outputs::Single(_) => vec![value],
-        Outputs::Unnamed(fs) => (0..fs.len()).map(|k| access(value.clone(), Access::Index(k as i64), &Decls::default())).collect(),
+        Outputs::Unnamed(fs) => (0..fs.len())
+            .map(|k| access(value.clone(), Access::Index(k as i64), &Decls::default()))
+            .collect(),
         Outputs::Named(fs) => match value {
             Binding::NamedTuple(names, items) => fs
                 .iter()
-                .map(|f| names.iter().position(|n| *n == f.name).map_or(Binding::Const(Const::None), |i| items[i].clone()))
+                .map(|f| {
+                    names
+                        .iter()
+                        .position(|n| *n == f.name)
+                        .map_or(Binding::Const(Const::None), |i| items[i].clone())
+                })
                 .collect(),
-            other => (0..fs.len()).map(|k| access(other.clone(), Access::Index(k as i64), &Decls::default())).collect(),
+            other => (0..fs.len())
+                .map(|k| access(other.clone(), Access::Index(k as i64), &Decls::default()))
+                .collect(),
         },
     }
 }

@@ -39,6 +39,8 @@ pub struct Program {
     pub workflows: Vec<Workflow>,
     /// The tasks and workflows of the root file, runnable by name.
     pub entries: Vec<Entry>,
+    /// Default values of struct and class fields, for inputs given as JSON.
+    pub record_defaults: Vec<(DeclId, Vec<Option<Expr>>)>,
 }
 
 /// A source file's name and text.

@@ -70,8 +70,24 @@ pub fn from_pest(file: FileId, text: &str, offset: usize, error: &Error<Rule>) -
     } else {
         format!("expected {}", join_or(&expected))
     };
-    Diagnostic::new(Code::E0001, span, message, label)
+    let diagnostic = Diagnostic::new(Code::E0001, span, message, label);
+    let wants_name = expected
+        .iter()
+        .any(|w| matches!(w.as_str(), "a name" | "a field" | "a parameter"));
+    if wants_name && KEYWORDS.contains(&found) {
+        return diagnostic.with_help(format!(
+            "`{found}` is a reserved word; choose another name, such as `{found}_`"
+        ));
+    }
+    diagnostic
 }
+
+/// The reserved words of LANGUAGE.md section 2.
+const KEYWORDS: &[&str] = &[
+    "task", "workflow", "fn", "struct", "class", "enum", "extern", "type", "import", "let", "var",
+    "if", "else", "for", "in", "while", "break", "continue", "return", "fail", "and", "or", "not",
+    "true", "false", "none",
+];
 
 fn push_unique(list: &mut Vec<String>, item: String) {
     if !list.contains(&item) {
@@ -169,7 +185,7 @@ fn rule_words(rule: Rule) -> Option<&'static str> {
         import => "an import",
         ident | variant | generics => "a name",
         param | params | param_name => "a parameter",
-        field | fields | field_name => "a field",
+        field | fields | field_name | field_alone => "a field",
         named_output => "an output `name: type`",
         type_expr | type_union | type_opt | named_type | tuple_type | none_type => "a type",
         annotation => "an annotation",

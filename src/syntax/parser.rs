@@ -228,7 +228,13 @@ impl<'t> Builder<'t> {
                     .next()
                     .unwrap()
                     .into_inner()
-                    .map(|f| self.param(f))
+                    .filter_map(|f| match f.as_rule() {
+                        Rule::bad_field => {
+                            self.bad_region(&f, Rule::field_alone);
+                            None
+                        }
+                        _ => Some(self.param(f)),
+                    })
                     .collect();
                 let record = Record { name, fields };
                 if rule == Rule::struct_decl {

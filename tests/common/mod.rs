@@ -1,6 +1,6 @@
 //! Helpers shared by the integration tests: running the `flytec` binary under a time limit,
-//! reading its `--format json` diagnostics, and reading the `# expect:` / `# args:` headers that
-//! test programs start with (the format of `../shared/conformance`).
+//! reading its `--format json` diagnostics, and reading the `# expect:` / `# help:` / `# args:`
+//! headers that test programs start with (the format of `../shared/conformance`).
 
 // Each test crate includes this module and uses a different part of it.
 #![allow(dead_code)]
@@ -180,21 +180,26 @@ impl Reported {
         }
     }
 
-    /// Whether the message, a label's message or the help mentions `word` (ignoring case).
+    /// Whether the message, a label's message or the help holds `word` as a whole word: not
+    /// inside a longer name (`cache` is not in `@cached`), though case is ignored.
     pub fn mentions(&self, word: &str) -> bool {
-        let labels = self.json["labels"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .map(|l| &l["message"]);
+        let labels = self.json["labels"].as_array().into_iter().flatten();
         let mut texts = [&self.json["message"], &self.json["help"]]
             .into_iter()
-            .chain(labels);
-        texts.any(|text| {
-            text.as_str()
-                .is_some_and(|t| t.to_lowercase().contains(&word.to_lowercase()))
-        })
+            .chain(labels.map(|label| &label["message"]));
+        texts.any(|text| text.as_str().is_some_and(|text| has_word(text, word)))
     }
+}
+
+/// Whether `text` holds `word`, ignoring case, with no letter, digit or `_` right before or after.
+fn has_word(text: &str, word: &str) -> bool {
+    let (text, word) = (text.to_lowercase(), word.to_lowercase());
+    let is_name_char = |c: char| c.is_alphanumeric() || c == '_';
+    text.match_indices(&word).any(|(at, _)| {
+        let before = text[..at].chars().next_back();
+        let after = text[at + word.len()..].chars().next();
+        !before.is_some_and(is_name_char) && !after.is_some_and(is_name_char)
+    })
 }
 
 /// Reads a `{"line": L, "column": C}` position of `diagnostic`; both are 1-based.
@@ -212,17 +217,21 @@ fn position(position: &Value, diagnostic: &Value) -> (u64, u64) {
 ///
 /// The header is the file's leading run of `#` lines. `# expect: CODE @ LINE` expects one
 /// diagnostic starting on LINE (`@ 4|7`: on either line); `# expect: ok` expects none;
-/// `# args: ARGS` adds command-line arguments.
-#[derive(Debug, Clone, PartialEq)]
+/// `# help: WORD` wants WORD (say, the name a "did you mean" should offer) as a whole word in
+/// the message, a label or the help of an expected diagnostic; `# args: ARGS` adds
+/// command-line arguments.
+#[derive(Debug)]
 pub struct Expectations {
     /// One entry per expected diagnostic.
     pub diagnostics: Vec<Expected>,
+    /// Words the expected diagnostics must mention.
+    pub help: Vec<String>,
     /// Extra `flytec check` arguments.
     pub args: Vec<String>,
 }
 
 /// One expected diagnostic: its code and the lines it may start on.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug)]
 pub struct Expected {
     /// The code, e.g. `E0200`.
     pub code: String,
@@ -235,10 +244,13 @@ impl Expectations {
     /// `# expect:` line, and on an expected line past the end of the file.
     pub fn parse(source: &str) -> Result<Expectations, String> {
         let mut diagnostics = Vec::new();
+        let mut help = Vec::new();
         let mut args = Vec::new();
         let mut expects_something = false;
         for line in source.lines().take_while(|line| line.starts_with('#')) {
-            if let Some(rest) = line.strip_prefix("# args:") {
+            if let Some(rest) = line.strip_prefix("# help:") {
+                help.extend(rest.split_whitespace().map(str::to_owned));
+            } else if let Some(rest) = line.strip_prefix("# args:") {
                 args.extend(rest.split_whitespace().map(str::to_owned));
             } else if let Some(rest) = line.strip_prefix("# expect:") {
                 expects_something = true;
@@ -259,7 +271,11 @@ impl Expectations {
                 ));
             }
         }
-        Ok(Expectations { diagnostics, args })
+        Ok(Expectations {
+            diagnostics,
+            help,
+            args,
+        })
     }
 
     /// Whether the arguments include `--deny warnings`.
@@ -277,10 +293,11 @@ impl Expectations {
     }
 
     /// Compares the reported diagnostics with the expected ones, each expectation matching one
-    /// diagnostic: returns one line per missing or unexpected diagnostic (empty when they agree).
+    /// diagnostic: returns one line per missing or unexpected diagnostic and per `# help:` word
+    /// no expected diagnostic mentions (empty when they agree).
     pub fn differences(&self, reported: &[Reported]) -> Vec<String> {
-        let mut unmatched: Vec<(&str, u64)> =
-            reported.iter().map(|d| (d.code.as_str(), d.line)).collect();
+        let mut unmatched: Vec<&Reported> = reported.iter().collect();
+        let mut matched = Vec::new();
         // Expectations with fewer allowed lines go first, so that `@ 4|7` does not take the
         // diagnostic on line 4 that `@ 4` needs.
         let mut expected: Vec<&Expected> = self.diagnostics.iter().collect();
@@ -289,19 +306,22 @@ impl Expectations {
         for e in expected {
             match unmatched
                 .iter()
-                .position(|&(code, line)| code == e.code && e.lines.contains(&line))
+                .position(|d| d.code == e.code && e.lines.contains(&d.line))
             {
-                Some(i) => {
-                    unmatched.remove(i);
-                }
+                Some(i) => matched.push(unmatched.remove(i)),
                 None => differences.push(format!("missing {} @ {}", e.code, join_lines(&e.lines))),
             }
         }
         differences.extend(
             unmatched
                 .iter()
-                .map(|(code, line)| format!("unexpected {code} @ {line}")),
+                .map(|d| format!("unexpected {} @ {}", d.code, d.line)),
         );
+        for word in &self.help {
+            if !matched.iter().any(|d| d.mentions(word)) {
+                differences.push(format!("no expected diagnostic mentions `{word}`"));
+            }
+        }
         differences
     }
 }

@@ -1,0 +1,505 @@
+//! The evaluator of task and fn bodies over the IR: statements, expressions, operators, calls,
+//! with a recursion limit and a deadline checked as it runs, so `@timeout` ends even
+//! `while true {}` and no program can overflow the stack.
+//!
+//! Consumes an IR [`Program`] and argument values; produces a value or a [`RuntimeError`].
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use indexmap::IndexMap;
+
+use super::{builtins, format, RuntimeError};
+use crate::check::types::{DeclKind, Type};
+use crate::ir::*;
+use crate::source::Span;
+use crate::syntax::ast::{BinOp, UnaryOp};
+use crate::value::{Record, Value};
+
+/// How deeply `fn` calls may nest.
+pub const MAX_DEPTH: usize = 1000;
+
+/// Why evaluation stopped early.
+enum Unwind {
+    Break,
+    Continue,
+    Return(Value),
+    Error(Box<RuntimeError>),
+}
+
+impl From<RuntimeError> for Unwind {
+    fn from(e: RuntimeError) -> Self {
+        Unwind::Error(Box::new(e))
+    }
+}
+
+type Eval<T = Value> = Result<T, Unwind>;
+
+/// Evaluates bodies of one program.
+pub struct Evaluator<'p> {
+    program: &'p Program,
+    deadline: Option<Instant>,
+    depth: usize,
+    ticks: u32,
+    ctx: builtins::Context,
+}
+
+impl<'p> Evaluator<'p> {
+    /// An evaluator that gives up at `deadline`, writing files (`write_text`) under `ctx`.
+    pub fn new(program: &'p Program, deadline: Option<Instant>, ctx: builtins::Context) -> Self {
+        Evaluator { program, deadline, depth: 0, ticks: 0, ctx }
+    }
+
+    /// Calls function `f` with its arguments in parameter order.
+    pub fn call(&mut self, f: FnId, args: Vec<Value>) -> Result<Value, RuntimeError> {
+        match self.call_fn(f, args, self.program.functions[f as usize].span) {
+            Ok(v) => Ok(v),
+            Err(Unwind::Error(e)) => Err(*e),
+            Err(_) => Ok(Value::None),
+        }
+    }
+
+    /// Evaluates a parameter default (an expression that reads no locals).
+    pub fn eval_default(&mut self, e: &Expr) -> Result<Value, RuntimeError> {
+        match self.expr(e, &mut []) {
+            Ok(v) => Ok(v),
+            Err(Unwind::Error(e)) => Err(*e),
+            Err(_) => Ok(Value::None),
+        }
+    }
+
+    fn call_fn(&mut self, f: FnId, args: Vec<Value>, at: Span) -> Eval {
+        let function = &self.program.functions[f as usize];
+        if self.depth >= MAX_DEPTH {
+            return Err(RuntimeError::at(at, format!("recursion depth exceeded ({MAX_DEPTH} nested calls)")).into());
+        }
+        let DeclKind::Callable(sig) = &self.program.decls.get(function.decl).kind else {
+            return Err(RuntimeError::at(at, "not a function").into());
+        };
+        let mut frame = vec![Value::None; function.slots as usize];
+        for (i, (arg, param)) in args.into_iter().zip(&sig.params).enumerate() {
+            frame[i] = coerce(arg, &param.ty);
+        }
+        self.depth += 1;
+        let result = self.block(&function.body, &mut frame);
+        self.depth -= 1;
+        let value = match result {
+            Ok(v) | Err(Unwind::Return(v)) => v,
+            Err(Unwind::Break | Unwind::Continue) => Value::None,
+            Err(e) => return Err(e),
+        };
+        Ok(coerce(value, &sig.outputs.value_type()))
+    }
+
+    fn tick(&mut self, span: Span) -> Eval<()> {
+        self.ticks = self.ticks.wrapping_add(1);
+        if self.ticks % 1024 == 0 {
+            if let Some(deadline) = self.deadline {
+                if Instant::now() >= deadline {
+                    return Err(RuntimeError::at(span, "timed out").timeout().into());
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn block(&mut self, block: &Block, frame: &mut [Value]) -> Eval {
+        let mut value = Value::None;
+        let last = block.stmts.len().saturating_sub(1);
+        for (i, stmt) in block.stmts.iter().enumerate() {
+            value = match stmt {
+                Stmt::Expr(e) if i == last => self.expr(e, frame)?,
+                _ => {
+                    self.stmt(stmt, frame)?;
+                    Value::None
+                }
+            };
+        }
+        Ok(value)
+    }
+
+    fn stmt(&mut self, stmt: &Stmt, frame: &mut [Value]) -> Eval<()> {
+        match stmt {
+            Stmt::Let(pattern, ty, e) => {
+                let v = self.expr(e, frame)?;
+                let v = match ty {
+                    Some(t) => coerce(v, t),
+                    None => v,
+                };
+                bind(pattern, v, frame, e.span)?;
+            }
+            Stmt::Assign(slot, indices, e) => {
+                let v = self.expr(e, frame)?;
+                let keys = indices.iter().map(|i| Ok((self.expr(i, frame)?, i.span))).collect::<Eval<Vec<_>>>()?;
+                assign(&mut frame[*slot as usize], &keys, v)?;
+            }
+            Stmt::For(pattern, iter, body) => {
+                let items = match self.expr(iter, frame)? {
+                    Value::List(items) => items,
+                    other => return Err(RuntimeError::at(iter.span, format!("cannot iterate over {}", kind_of(&other))).into()),
+                };
+                for item in items.iter() {
+                    self.tick(iter.span)?;
+                    bind(pattern, item.clone(), frame, iter.span)?;
+                    match self.block(body, frame) {
+                        Ok(_) | Err(Unwind::Continue) => {}
+                        Err(Unwind::Break) => break,
+                        Err(e) => return Err(e),
+                    }
+                }
+            }
+            Stmt::While(cond, body) => loop {
+                self.tick(cond.span)?;
+                if !truthy(&self.expr(cond, frame)?, cond.span)? {
+                    break;
+                }
+                match self.block(body, frame) {
+                    Ok(_) | Err(Unwind::Continue) => {}
+                    Err(Unwind::Break) => break,
+                    Err(e) => return Err(e),
+                }
+            },
+            Stmt::Break => return Err(Unwind::Break),
+            Stmt::Continue => return Err(Unwind::Continue),
+            Stmt::Return(e, _) => {
+                let v = match e {
+                    Some(e) => self.expr(e, frame)?,
+                    None => Value::None,
+                };
+                return Err(Unwind::Return(v));
+            }
+            Stmt::Expr(e) => {
+                self.expr(e, frame)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn exprs(&mut self, es: &[Expr], frame: &mut [Value]) -> Eval<Vec<Value>> {
+        es.iter().map(|e| self.expr(e, frame)).collect()
+    }
+
+    fn expr(&mut self, e: &Expr, frame: &mut [Value]) -> Eval {
+        Ok(match &e.kind {
+            ExprKind::Const(c) => const_value(c),
+            ExprKind::Local(slot) => frame[*slot as usize].clone(),
+            ExprKind::Str(parts) => {
+                let mut text = String::new();
+                for p in parts {
+                    match p {
+                        Part::Text(t) => text.push_str(t),
+                        Part::Expr(x) => text.push_str(&format::display(&self.expr(x, frame)?)),
+                    }
+                }
+                Value::str(text)
+            }
+            ExprKind::List(items) => Value::list(self.exprs(items, frame)?),
+            ExprKind::Dict(entries) => {
+                let mut map = IndexMap::with_capacity(entries.len());
+                for (k, v) in entries {
+                    let key = string_key(self.expr(k, frame)?, k.span)?;
+                    map.insert(key, self.expr(v, frame)?);
+                }
+                Value::Dict(Arc::new(map))
+            }
+            ExprKind::Tuple(items) => Value::Tuple(Arc::new(self.exprs(items, frame)?)),
+            ExprKind::NamedTuple(names, items) => {
+                let values = self.exprs(items, frame)?;
+                let fields = names.iter().map(|n| Arc::from(n.as_str())).zip(values).collect();
+                Value::Record(Arc::new(Record { type_name: "".into(), fields }))
+            }
+            ExprKind::Unary(op, x) => unary(*op, self.expr(x, frame)?, e.span)?,
+            ExprKind::Binary(op, l, r) => self.binary(*op, l, r, e.span, frame)?,
+            ExprKind::CallFn(f, args) => {
+                self.tick(e.span)?;
+                let args = self.exprs(args, frame)?;
+                self.call_fn(*f, args, e.span)?
+            }
+            ExprKind::CallBuiltin(name, args) => {
+                let args = self.exprs(args, frame)?;
+                builtins::call(name, &args, &self.ctx).map_err(|m| RuntimeError::at(e.span, m))?
+            }
+            ExprKind::Construct(decl, args) => {
+                let values = self.exprs(args, frame)?;
+                let d = self.program.decls.get(*decl);
+                let fields = self.program.decls.fields(&Type::Decl(*decl)).unwrap_or(&[]);
+                let fields = fields.iter().zip(values).map(|(f, v)| (Arc::from(f.name.as_str()), coerce(v, &f.ty))).collect();
+                Value::Record(Arc::new(Record { type_name: d.name.as_str().into(), fields }))
+            }
+            ExprKind::EnumValue(decl, variant) => {
+                Value::Enum(self.program.decls.get(*decl).name.as_str().into(), variant.as_str().into())
+            }
+            ExprKind::Field(x, name) => {
+                let v = self.expr(x, frame)?;
+                v.field(name).cloned().ok_or_else(|| RuntimeError::at(e.span, format!("{} has no field `{name}`", kind_of(&v))))?
+            }
+            ExprKind::Item(x, n) => {
+                let v = self.expr(x, frame)?;
+                let item = match &v {
+                    Value::Tuple(items) => items.get(*n as usize).cloned(),
+                    Value::Record(r) => r.fields.get(*n as usize).map(|(_, v)| v.clone()),
+                    _ => None,
+                };
+                item.ok_or_else(|| RuntimeError::at(e.span, format!("{} has no item {n}", kind_of(&v))))?
+            }
+            ExprKind::Index(x, i) => {
+                let v = self.expr(x, frame)?;
+                let key = self.expr(i, frame)?;
+                index(&v, &key, e.span)?
+            }
+            ExprKind::If(c, then, otherwise) => {
+                if truthy(&self.expr(c, frame)?, c.span)? {
+                    self.block(then, frame)?
+                } else if let Some(o) = otherwise {
+                    self.expr(o, frame)?
+                } else {
+                    Value::None
+                }
+            }
+            ExprKind::Block(b) => self.block(b, frame)?,
+            ExprKind::ListComp(comp, elem) => {
+                let mut out = Vec::new();
+                self.comprehension(comp, frame, &mut |ev, frame| {
+                    out.push(ev.expr(elem, frame)?);
+                    Ok(())
+                })?;
+                Value::list(out)
+            }
+            ExprKind::DictComp(comp, k, v) => {
+                let mut out = IndexMap::new();
+                self.comprehension(comp, frame, &mut |ev, frame| {
+                    let key = string_key(ev.expr(k, frame)?, k.span)?;
+                    let value = ev.expr(v, frame)?;
+                    out.insert(key, value);
+                    Ok(())
+                })?;
+                Value::Dict(Arc::new(out))
+            }
+            ExprKind::Fail(msg) => {
+                let text = format::display(&self.expr(msg, frame)?);
+                return Err(RuntimeError::at(e.span, text).failed().into());
+            }
+        })
+    }
+
+    fn comprehension(
+        &mut self,
+        comp: &Comprehension,
+        frame: &mut [Value],
+        each: &mut dyn FnMut(&mut Self, &mut [Value]) -> Eval<()>,
+    ) -> Eval<()> {
+        let items = match self.expr(&comp.iter, frame)? {
+            Value::List(items) => items,
+            other => return Err(RuntimeError::at(comp.iter.span, format!("cannot iterate over {}", kind_of(&other))).into()),
+        };
+        for item in items.iter() {
+            self.tick(comp.iter.span)?;
+            bind(&comp.pattern, item.clone(), frame, comp.iter.span)?;
+            if let Some(cond) = &comp.cond {
+                if !truthy(&self.expr(cond, frame)?, cond.span)? {
+                    continue;
+                }
+            }
+            each(self, frame)?;
+        }
+        Ok(())
+    }
+
+    fn binary(&mut self, op: BinOp, l: &Expr, r: &Expr, span: Span, frame: &mut [Value]) -> Eval {
+        match op {
+            BinOp::And => {
+                let a = truthy(&self.expr(l, frame)?, l.span)?;
+                return Ok(Value::Bool(a && truthy(&self.expr(r, frame)?, r.span)?));
+            }
+            BinOp::Or => {
+                let a = truthy(&self.expr(l, frame)?, l.span)?;
+                return Ok(Value::Bool(a || truthy(&self.expr(r, frame)?, r.span)?));
+            }
+            BinOp::Coalesce => {
+                let left = match &l.kind {
+                    ExprKind::Index(x, i) => {
+                        let v = self.expr(x, frame)?;
+                        let key = self.expr(i, frame)?;
+                        index(&v, &key, l.span).unwrap_or(Value::None)
+                    }
+                    _ => self.expr(l, frame)?,
+                };
+                return match left {
+                    Value::None => self.expr(r, frame),
+                    v => Ok(v),
+                };
+            }
+            _ => {}
+        }
+        let a = self.expr(l, frame)?;
+        let b = self.expr(r, frame)?;
+        Ok(super::ops::binary(op, &a, &b).map_err(|m| RuntimeError::at(span, m))?)
+    }
+}
+
+/// The value of a constant.
+pub fn const_value(c: &Const) -> Value {
+    match c {
+        Const::None => Value::None,
+        Const::Bool(b) => Value::Bool(*b),
+        Const::Int(n) => Value::Int(*n),
+        Const::Float(x) => Value::Float(*x),
+        Const::Str(s) => Value::str(s.as_str()),
+        Const::Duration(us) => Value::Duration(*us),
+    }
+}
+
+fn unary(op: UnaryOp, v: Value, span: Span) -> Eval {
+    Ok(match (op, v) {
+        (UnaryOp::Neg, Value::Int(n)) => Value::Int(n.checked_neg().ok_or_else(|| RuntimeError::at(span, "integer overflow"))?),
+        (UnaryOp::Neg, Value::Float(x)) => Value::Float(-x),
+        (UnaryOp::Neg, Value::Duration(d)) => Value::Duration(d.checked_neg().ok_or_else(|| RuntimeError::at(span, "integer overflow"))?),
+        (UnaryOp::Not, Value::Bool(b)) => Value::Bool(!b),
+        (_, other) => return Err(RuntimeError::at(span, format!("cannot apply this operator to {}", kind_of(&other))).into()),
+    })
+}
+
+fn truthy(v: &Value, span: Span) -> Eval<bool> {
+    match v {
+        Value::Bool(b) => Ok(*b),
+        other => Err(RuntimeError::at(span, format!("expected a bool, found {}", kind_of(other))).into()),
+    }
+}
+
+fn string_key(v: Value, span: Span) -> Eval<String> {
+    match v {
+        Value::Str(s) => Ok(s.to_string()),
+        other => Err(RuntimeError::at(span, format!("dict keys are strings, not {}", kind_of(&other))).into()),
+    }
+}
+
+/// `v[key]`: list and str by (possibly negative) position, dict by key.
+fn index(v: &Value, key: &Value, span: Span) -> Eval {
+    let position = |len: usize, i: i64| -> Eval<usize> {
+        let j = if i < 0 { i + len as i64 } else { i };
+        usize::try_from(j)
+            .ok()
+            .filter(|&j| j < len)
+            .ok_or_else(|| RuntimeError::at(span, format!("index {i} out of range for length {len}")).into())
+    };
+    match (v, key) {
+        (Value::List(items), Value::Int(i)) => Ok(items[position(items.len(), *i)?].clone()),
+        (Value::Str(s), Value::Int(i)) => {
+            let chars: Vec<char> = s.chars().collect();
+            Ok(Value::str(chars[position(chars.len(), *i)?].to_string()))
+        }
+        (Value::Dict(map), Value::Str(k)) => {
+            map.get(&**k).cloned().ok_or_else(|| RuntimeError::at(span, format!("key \"{k}\" not found")).into())
+        }
+        _ => Err(RuntimeError::at(span, format!("cannot index {} with {}", kind_of(v), kind_of(key))).into()),
+    }
+}
+
+/// `x[k1][k2]… = value`, copying shared collections on write.
+fn assign(target: &mut Value, keys: &[(Value, Span)], value: Value) -> Eval<()> {
+    let Some(((key, span), rest)) = keys.split_first() else {
+        *target = value;
+        return Ok(());
+    };
+    match (target, key) {
+        (Value::List(items), Value::Int(i)) => {
+            let len = items.len();
+            let j = if *i < 0 { *i + len as i64 } else { *i };
+            let j = usize::try_from(j)
+                .ok()
+                .filter(|&j| j < len)
+                .ok_or_else(|| RuntimeError::at(*span, format!("index {i} out of range for length {len}")))?;
+            assign(&mut Arc::make_mut(items)[j], rest, value)
+        }
+        (Value::Dict(map), Value::Str(k)) => {
+            let map = Arc::make_mut(map);
+            if rest.is_empty() {
+                map.insert(k.to_string(), value);
+                return Ok(());
+            }
+            let slot = map.get_mut(&**k).ok_or_else(|| RuntimeError::at(*span, format!("key \"{k}\" not found")))?;
+            assign(slot, rest, value)
+        }
+        (target, key) => Err(RuntimeError::at(*span, format!("cannot index {} with {}", kind_of(target), kind_of(key))).into()),
+    }
+}
+
+fn bind(pattern: &Pattern, value: Value, frame: &mut [Value], span: Span) -> Eval<()> {
+    match pattern {
+        Pattern::Discard => Ok(()),
+        Pattern::Slot(slot) => {
+            frame[*slot as usize] = value;
+            Ok(())
+        }
+        Pattern::Tuple(items) => {
+            let values: Vec<Value> = match &value {
+                Value::Tuple(vs) | Value::List(vs) => vs.to_vec(),
+                Value::Record(r) => r.fields.iter().map(|(_, v)| v.clone()).collect(),
+                other => return Err(RuntimeError::at(span, format!("cannot destructure {}", kind_of(other))).into()),
+            };
+            if values.len() != items.len() {
+                return Err(RuntimeError::at(span, format!("expected {} values, found {}", items.len(), values.len())).into());
+            }
+            for (p, v) in items.iter().zip(values) {
+                bind(p, v, frame, span)?;
+            }
+            Ok(())
+        }
+    }
+}
+
+/// Widens ints to floats where `ty` wants floats (inside lists, dicts and optionals too).
+pub fn coerce(value: Value, ty: &Type) -> Value {
+    match (value, ty) {
+        (Value::Int(n), Type::Float) => Value::Float(n as f64),
+        (Value::Int(n), Type::Union(ts)) if ts.contains(&Type::Float) && !ts.contains(&Type::Int) => Value::Float(n as f64),
+        (Value::List(items), Type::List(t)) if has_float(t) => {
+            Value::list(items.iter().map(|v| coerce(v.clone(), t)).collect())
+        }
+        (Value::Dict(map), Type::Dict(_, t)) if has_float(t) => {
+            Value::Dict(Arc::new(map.iter().map(|(k, v)| (k.clone(), coerce(v.clone(), t))).collect()))
+        }
+        (Value::Tuple(items), Type::Tuple(ts)) if ts.iter().any(has_float) => {
+            Value::Tuple(Arc::new(items.iter().zip(ts).map(|(v, t)| coerce(v.clone(), t)).collect()))
+        }
+        (Value::Record(r), Type::NamedTuple(fs)) if fs.iter().any(|(_, t)| has_float(t)) => {
+            let fields = r.fields.iter().zip(fs).map(|((n, v), (_, t))| (n.clone(), coerce(v.clone(), t))).collect();
+            Value::Record(Arc::new(Record { type_name: r.type_name.clone(), fields }))
+        }
+        (v, Type::Union(ts)) => match ts.iter().find(|t| has_float(t) && !matches!(t, Type::Float)) {
+            Some(t) if matches!(v, Value::List(_) | Value::Dict(_)) => coerce(v, t),
+            _ => v,
+        },
+        (v, _) => v,
+    }
+}
+
+fn has_float(ty: &Type) -> bool {
+    match ty {
+        Type::Float => true,
+        Type::List(t) | Type::Dict(_, t) => has_float(t),
+        Type::Union(ts) | Type::Tuple(ts) => ts.iter().any(has_float),
+        Type::NamedTuple(fs) => fs.iter().any(|(_, t)| has_float(t)),
+        _ => false,
+    }
+}
+
+/// A value's kind, for messages: `an int`, `a list`.
+pub fn kind_of(v: &Value) -> &'static str {
+    match v {
+        Value::None => "none",
+        Value::Bool(_) => "a bool",
+        Value::Int(_) => "an int",
+        Value::Float(_) => "a float",
+        Value::Str(_) => "a str",
+        Value::Datetime(_) => "a datetime",
+        Value::Duration(_) => "a duration",
+        Value::List(_) => "a list",
+        Value::Dict(_) => "a dict",
+        Value::Tuple(_) => "a tuple",
+        Value::Record(_) => "a record",
+        Value::Enum(..) => "an enum value",
+        Value::Path(_) => "a file",
+        Value::Opaque(_) => "an extern value",
+    }
+}

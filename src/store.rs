@@ -1,0 +1,167 @@
+//! The run directory (LANGUAGE.md section 9): per node, its input and output literal maps and
+//! its pickle files; the run record; and the task cache. Every file is written atomically — a
+//! temporary file, then a rename — so an interrupted run never leaves a half-written literal.
+//! Only this module touches the disk for a run.
+
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::literal::BlobStore;
+
+/// A run's directory and the cache beside it.
+pub struct Store {
+    /// The run directory.
+    pub run_dir: PathBuf,
+    /// Where cached task outputs live.
+    pub cache_dir: PathBuf,
+}
+
+static TEMP_COUNTER: AtomicU64 = AtomicU64::new(0);
+
+/// Writes `bytes` to `path` atomically: a temporary file beside it, then a rename.
+pub fn atomic_write(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent)?;
+    }
+    let n = TEMP_COUNTER.fetch_add(1, Ordering::Relaxed);
+    let name = path.file_name().and_then(|s| s.to_str()).unwrap_or("file");
+    let temp = path.with_file_name(format!(".{name}.{}.{n}.tmp", std::process::id()));
+    std::fs::write(&temp, bytes)?;
+    std::fs::rename(&temp, path).inspect_err(|_| {
+        let _ = std::fs::remove_file(&temp);
+    })
+}
+
+/// Seconds since the Unix epoch, for the run record.
+pub fn now_seconds() -> f64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64())
+}
+
+/// A new run id: the time and a counter, sortable.
+fn run_id() -> String {
+    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+    format!("{}-{:06}-{}", now.as_secs(), now.subsec_micros(), std::process::id())
+}
+
+impl Store {
+    /// Creates the run directory: `run_dir`, or `.flytec/runs/RUN_ID`; the cache is `cache_dir`,
+    /// or `cache` beside the run directory.
+    pub fn create(run_dir: Option<PathBuf>, cache_dir: Option<PathBuf>) -> io::Result<Store> {
+        let run_dir = run_dir.unwrap_or_else(|| Path::new(".flytec").join("runs").join(run_id()));
+        std::fs::create_dir_all(&run_dir)?;
+        let run_dir = std::fs::canonicalize(&run_dir)?;
+        let cache_dir = match cache_dir {
+            Some(dir) => dir,
+            None => run_dir.parent().unwrap_or(Path::new(".")).join("cache"),
+        };
+        Ok(Store { run_dir, cache_dir })
+    }
+
+    /// The directory of node `id` (ids are paths such as `n2` or `n4/7` for map items).
+    pub fn node_dir(&self, id: &str) -> PathBuf {
+        self.run_dir.join("nodes").join(id)
+    }
+
+    /// Writes a JSON document atomically.
+    pub fn write_json(&self, path: &Path, value: &impl Serialize) -> io::Result<()> {
+        let text = serde_json::to_vec_pretty(value).map_err(io::Error::other)?;
+        atomic_write(path, &text)
+    }
+
+    /// Reads a JSON document.
+    pub fn read_json(&self, path: &Path) -> io::Result<serde_json::Value> {
+        let text = std::fs::read(path)?;
+        serde_json::from_slice(&text).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, format!("{}: {e}", path.display())))
+    }
+
+    /// The blob store of one node: pickle files under the node's directory.
+    pub fn blobs(&self, dir: PathBuf) -> DirBlobs {
+        DirBlobs { dir, counter: AtomicU64::new(0) }
+    }
+
+    /// The cache entry directory for `key`.
+    pub fn cache_entry(&self, key: &str) -> PathBuf {
+        self.cache_dir.join(key)
+    }
+}
+
+/// The cache key of a task call: its name, cache version, interface and inputs.
+pub fn cache_key(task: &str, version: &str, interface: &serde_json::Value, inputs: &serde_json::Value) -> String {
+    let mut hash = Sha256::new();
+    for part in [task, version, &interface.to_string(), &inputs.to_string()] {
+        hash.update(part.as_bytes());
+        hash.update([0]);
+    }
+    hash.finalize().iter().take(16).map(|b| format!("{b:02x}")).collect()
+}
+
+/// Pickle files in one directory, named in write order.
+pub struct DirBlobs {
+    dir: PathBuf,
+    counter: AtomicU64,
+}
+
+impl BlobStore for DirBlobs {
+    fn write(&self, bytes: &[u8]) -> Result<String, String> {
+        let n = self.counter.fetch_add(1, Ordering::Relaxed);
+        let path = self.dir.join(format!("{n:05}.pkl"));
+        atomic_write(&path, bytes).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        Ok(format!("file://{}", path.display()))
+    }
+
+    fn read(&self, uri: &str) -> Result<Vec<u8>, String> {
+        let path = uri.strip_prefix("file://").unwrap_or(uri);
+        std::fs::read(path).map_err(|e| format!("cannot read {path}: {e}"))
+    }
+}
+
+/// What happened to one node, for the run record.
+#[derive(Clone, Debug, Serialize)]
+pub struct NodeRecord {
+    /// The node's id (`n0`, `n3/2` for item 2 of map node 3).
+    pub id: String,
+    /// The task or workflow it ran.
+    pub name: String,
+    /// `task`, `workflow`, `map`, `branch`.
+    pub kind: String,
+    /// `succeeded`, `failed`, `skipped`.
+    pub status: String,
+    /// How many attempts ran.
+    pub attempts: u32,
+    /// When it started, seconds since the epoch.
+    pub started: f64,
+    /// When it ended.
+    pub ended: f64,
+    /// `hit`, `miss`, or absent for uncached tasks.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cache: Option<String>,
+    /// The input literal map file.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub inputs: Option<PathBuf>,
+    /// The output literal map file.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub outputs: Option<PathBuf>,
+    /// The error, when it failed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// The run record, `run.json` in the run directory.
+#[derive(Clone, Debug, Serialize)]
+pub struct RunRecord {
+    /// The entry that ran.
+    pub entry: String,
+    /// `succeeded` or `failed`.
+    pub status: String,
+    /// When the run started.
+    pub started: f64,
+    /// When it ended.
+    pub ended: f64,
+    /// Every node.
+    pub nodes: Vec<NodeRecord>,
+}
