@@ -3,9 +3,11 @@
 
 pub mod check;
 pub mod diagnostics;
+pub mod interp;
 pub mod ir;
 pub mod literal;
 pub mod pickle;
 pub mod source;
+pub mod store;
 pub mod syntax;
 pub mod value;

@@ -20,6 +20,10 @@ enum Command {
     Interface(cli::interface::Args),
     /// Explain a diagnostic code, with an example of the mistake and of its fix.
     Explain(cli::explain::Args),
+    /// Check a program and write its IR (versioned JSON) for `flytec run`.
+    Compile(cli::compile::Args),
+    /// Run a workflow or task, serializing every value that crosses a node boundary.
+    Run(cli::run::Args),
 }
 
 fn main() {
@@ -28,6 +32,8 @@ fn main() {
         Command::Check(args) => cli::check::run(args),
         Command::Interface(args) => cli::interface::run(args),
         Command::Explain(args) => cli::explain::run(args),
+        Command::Compile(args) => cli::compile::run(args),
+        Command::Run(args) => cli::run::run(args),
     });
     std::process::exit(code);
 }

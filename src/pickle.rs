@@ -14,8 +14,8 @@
 //! | `dict[str, T]` | `dict`, in insertion order |
 //! | struct or class value | `dict` of its fields, in declaration order (`{"name": "f"}`) |
 //! | enum value | its variant name, a `str` |
-//! | `datetime` | an ISO-8601 `str` in UTC with a `Z`: `2024-01-02T03:04:05Z`, with `.fff` or `.ffffff` when the instant has a fraction of a second; years outside 0–9999 are written with a sign (`+10000-01-01T00:00:00Z`). `serde-pickle` cannot write `datetime.datetime` objects, and a string is what JSON-minded readers expect; Python ≥ 3.11 reads it with `datetime.fromisoformat` |
-//! | `duration` | a `float` number of seconds (`timedelta.total_seconds()`) |
+//! | `datetime` | an ISO-8601 `str` in UTC with a `Z`: `2024-01-02T03:04:05Z`, with `.fff` or `.ffffff` when the instant has a fraction of a second; years outside 0–9999 are written with a sign (`+10000-01-01T00:00:00Z`). `serde-pickle` cannot write `datetime.datetime` objects, and a string is what JSON-minded readers expect; Python ≥ 3.11 reads it with `datetime.fromisoformat` (older versions after replacing the `Z` by `+00:00`) |
+//! | `duration` | a `float` number of seconds (`timedelta.total_seconds()`): exact to the microsecond up to about ±71 years |
 //! | `file`, `dir` | the path, a `str` |
 //! | `extern type` value | its bytes *are* a pickle: at top level they are returned unchanged; inside another value they are an error ([`PickleError::NestedOpaque`]) — Flow stores extern values one file each |
 //!
@@ -25,8 +25,8 @@
 //! opcode of protocols 0–5 that builds builtin objects (memo, frames, text and binary forms), plus
 //! `datetime.datetime` (naive ones are taken as UTC; `timezone` offsets are applied),
 //! `datetime.timedelta`, and instances of Python classes (`People(...)` as flytekit's cloudpickle
-//! writes them by reference), which count as the dict of their attributes; an `enum.Enum` member
-//! counts as its value. It refuses persistent ids, the extension registry and out-of-band buffers.
+//! writes them, the class by reference or by value), which count as the dict of their attributes;
+//! an `enum.Enum` member counts as its value. It refuses persistent ids, the extension registry and out-of-band buffers.
 //! Conversions: a dict (or class instance) becomes a struct or class value, every field required —
 //! a field's default is not known here, so a missing key is an error naming it, and so is a key that
 //! is no field; a `str` naming a variant becomes an enum value; an `int` stands for a `float`; a
@@ -302,7 +302,8 @@ pub fn batch_ranges(len: usize, batch: Option<u32>) -> Vec<Range<usize>> {
 /// of its items, in order. Several files are encoded in parallel.
 pub fn encode_batches(items: &[Value], batch: Option<u32>) -> Result<Vec<Vec<u8>>, PickleError> {
     let ranges = batch_ranges(items.len(), batch);
-    par_map(&ranges, |_, r| encode_list(&items[r.clone()]))
+    let threads = items.len() >= PARALLEL_MIN_ITEMS;
+    par_map(&ranges, threads, |_, r| encode_list(&items[r.clone()]))
 }
 
 /// Reads the files of a list of `item` values (each a pickled list, as [`encode_batches`] writes
@@ -315,14 +316,17 @@ pub fn decode_batches(
 ) -> Result<Vec<Value>, PickleError> {
     let list = Type::List(Box::new(item.clone()));
     let several = files.len() > 1;
-    let parts = par_map(files, |i, bytes| match decode(bytes, &list, decls) {
-        Ok(Value::List(items)) => Ok(Arc::try_unwrap(items).unwrap_or_else(|a| (*a).clone())),
-        Ok(_) => unreachable!("a list type decodes to a list"),
-        Err(e) if several => Err(PickleError::Batch {
-            index: i,
-            source: Box::new(e),
-        }),
-        Err(e) => Err(e),
+    let threads = files.iter().map(Vec::len).sum::<usize>() >= PARALLEL_MIN_BYTES;
+    let parts = par_map(files, threads, |i, bytes| {
+        match decode(bytes, &list, decls) {
+            Ok(Value::List(items)) => Ok(Arc::try_unwrap(items).unwrap_or_else(|a| (*a).clone())),
+            Ok(_) => unreachable!("a list type decodes to a list"),
+            Err(e) if several => Err(PickleError::Batch {
+                index: i,
+                source: Box::new(e),
+            }),
+            Err(e) => Err(e),
+        }
     })?;
     let mut out = Vec::with_capacity(parts.iter().map(Vec::len).sum());
     for p in parts {
@@ -331,15 +335,25 @@ pub fn decode_batches(
     Ok(out)
 }
 
-/// `f` over `inputs`, on up to `available_parallelism` threads when there are several inputs.
-/// Results come back in input order; on failure, the error of the first failing input.
+/// Below this many items (or bytes of pickles) a batched list is not worth starting threads for.
+const PARALLEL_MIN_ITEMS: usize = 4096;
+const PARALLEL_MIN_BYTES: usize = 1 << 17;
+
+/// `f` over `inputs`, on up to `available_parallelism` threads when `threads` allows it and there
+/// are several inputs. Results come back in input order; on failure, the error of the first
+/// failing input.
 fn par_map<T: Sync, R: Send>(
     inputs: &[T],
+    threads: bool,
     f: impl Fn(usize, &T) -> Result<R, PickleError> + Sync,
 ) -> Result<Vec<R>, PickleError> {
-    let threads = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .min(inputs.len());
+    let threads = if threads {
+        std::thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .min(inputs.len())
+    } else {
+        1
+    };
     if threads <= 1 {
         return inputs.iter().enumerate().map(|(i, x)| f(i, x)).collect();
     }
@@ -372,7 +386,10 @@ fn par_map<T: Sync, R: Send>(
             })
             .collect();
         for w in workers {
-            for (i, r) in w.join().expect("a pickle worker thread panicked") {
+            let done = w
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            for (i, r) in done {
                 slots[i] = Some(r);
             }
         }
@@ -777,6 +794,8 @@ enum Node<'a> {
     Bytes(Cow<'a, [u8]>),
     List(Vec<u32>),
     Tuple(Vec<u32>),
+    /// A dict of up to three items (most records), without an allocation of its own.
+    SmallDict(u8, [(u32, u32); 3]),
     Dict(Vec<(u32, u32)>),
     Set(Vec<u32>, bool),
     /// `datetime.datetime`, in microseconds since the epoch, UTC.
@@ -789,6 +808,41 @@ enum Node<'a> {
     Global(Box<str>),
     /// An instance of a class, with its constructor arguments and `__setstate__` state.
     Object(Box<Object>),
+}
+
+impl Node<'_> {
+    const EMPTY_DICT: Node<'static> = Node::SmallDict(0, [(0, 0); 3]);
+
+    /// A dict's items, in insertion order.
+    fn dict_pairs(&self) -> Option<&[(u32, u32)]> {
+        match self {
+            Node::SmallDict(n, pairs) => Some(&pairs[..*n as usize]),
+            Node::Dict(pairs) => Some(pairs),
+            _ => None,
+        }
+    }
+
+    /// Adds the `key, value, key, value…` items of `flat` to a dict; false if this is no dict.
+    fn dict_extend(&mut self, flat: &[u32]) -> bool {
+        let pairs = flat.chunks_exact(2).map(|p| (p[0], p[1]));
+        match self {
+            Node::SmallDict(n, inline) if *n as usize + flat.len() / 2 <= inline.len() => {
+                for p in pairs {
+                    inline[*n as usize] = p;
+                    *n += 1;
+                }
+            }
+            Node::SmallDict(n, inline) => {
+                let mut all = Vec::with_capacity(*n as usize + flat.len() / 2);
+                all.extend_from_slice(&inline[..*n as usize]);
+                all.extend(pairs);
+                *self = Node::Dict(all);
+            }
+            Node::Dict(all) => all.extend(pairs),
+            _ => return false,
+        }
+        true
+    }
 }
 
 #[derive(Debug)]
@@ -893,12 +947,23 @@ impl<'a> Machine<'a> {
             data,
             pos: 0,
             at: 0,
-            nodes: Vec::with_capacity(data.len() / 8 + 4),
+            nodes: {
+                let mut nodes = recycle(NODE_POOL.take());
+                nodes.reserve(data.len() / 8 + 4);
+                nodes
+            },
             stack: Vec::with_capacity(64),
             marks: Vec::with_capacity(16),
             memo: Vec::new(),
             sparse_memo: HashMap::new(),
             memo_len: 0,
+        }
+    }
+
+    /// Gives the node buffer back to the thread's pool.
+    fn release(self) {
+        if self.nodes.capacity() <= POOL_MAX_NODES {
+            NODE_POOL.set(recycle(self.nodes));
         }
     }
 
@@ -1309,22 +1374,22 @@ impl<'a> Machine<'a> {
                     }
                     self.stack.truncate(floor);
                 }
-                EMPTY_DICT => self.push(Node::Dict(Vec::new())),
+                EMPTY_DICT => self.push(Node::EMPTY_DICT),
                 DICT => {
                     let items = self.pop_mark()?;
                     if !items.len().is_multiple_of(2) {
                         return self.malformed("DICT with an odd number of items");
                     }
-                    let pairs = items.chunks_exact(2).map(|p| (p[0], p[1])).collect();
-                    self.push(Node::Dict(pairs));
+                    let mut dict = Node::EMPTY_DICT;
+                    dict.dict_extend(&items);
+                    self.push(dict);
                 }
                 SETITEM => {
                     let v = self.pop()?;
                     let k = self.pop()?;
                     let d = self.top()?;
-                    match &mut self.nodes[d as usize] {
-                        Node::Dict(pairs) => pairs.push((k, v)),
-                        _ => return self.malformed("SETITEM on something that is not a dict"),
+                    if !self.nodes[d as usize].dict_extend(&[k, v]) {
+                        return self.malformed("SETITEM on something that is not a dict");
                     }
                 }
                 SETITEMS => {
@@ -1336,11 +1401,8 @@ impl<'a> Machine<'a> {
                         return self.malformed("SETITEMS with an odd number of items");
                     }
                     let d = self.stack[floor - 1];
-                    match &mut self.nodes[d as usize] {
-                        Node::Dict(pairs) => {
-                            pairs.extend(self.stack[floor..].chunks_exact(2).map(|p| (p[0], p[1])))
-                        }
-                        _ => return self.malformed("SETITEMS on something that is not a dict"),
+                    if !self.nodes[d as usize].dict_extend(&self.stack[floor..]) {
+                        return self.malformed("SETITEMS on something that is not a dict");
                     }
                     self.stack.truncate(floor);
                 }
@@ -1691,21 +1753,40 @@ pub fn decode(bytes: &[u8], ty: &Type, decls: &Decls) -> Result<Value, PickleErr
         Err(e) => return Err(e),
     };
     let reader = Reader::new(&machine.nodes, decls, ty);
-    if let (true, Type::Union(ms)) = (extern_member, ty) {
-        for strict in [true, false] {
-            for m in ms {
-                if !is_extern(decls, resolve(decls, m)) {
-                    if let Ok(v) = reader.conv(root, m, strict) {
-                        return Ok(v);
-                    }
-                }
-            }
-        }
-        return Ok(Value::Opaque(Arc::new(bytes.to_vec())));
-    }
-    reader
-        .conv(root, ty, false)
-        .map_err(|f| f.into_error(decls))
+    let result = if let (true, Type::Union(ms)) = (extern_member, ty) {
+        let mut members = [true, false].into_iter().flat_map(|strict| {
+            ms.iter()
+                .filter(|m| !is_extern(decls, resolve(decls, m)))
+                .map(move |m| (m, strict))
+        });
+        Ok(members
+            .find_map(|(m, strict)| reader.conv(root, m, strict).ok())
+            .unwrap_or_else(|| Value::Opaque(Arc::new(bytes.to_vec()))))
+    } else {
+        reader
+            .conv(root, ty, false)
+            .map_err(|f| f.into_error(decls))
+    };
+    machine.release();
+    result
+}
+
+thread_local! {
+    /// Each thread's node buffer, kept from one decode to the next (a batched list decodes many
+    /// files per thread), up to [`POOL_MAX_NODES`].
+    static NODE_POOL: Cell<Vec<Node<'static>>> = const { Cell::new(Vec::new()) };
+}
+
+const POOL_MAX_NODES: usize = 1 << 18;
+
+/// An emptied vector of nodes of another lifetime, in the same allocation (collecting a mapped
+/// `into_iter` of a vector into one of a same-sized type reuses its buffer).
+fn recycle<'x, 'y>(mut nodes: Vec<Node<'x>>) -> Vec<Node<'y>> {
+    nodes.clear();
+    nodes
+        .into_iter()
+        .map(|_| unreachable!("the vector is empty"))
+        .collect()
 }
 
 fn resolve<'t>(decls: &'t Decls, ty: &'t Type) -> &'t Type {
@@ -1940,7 +2021,7 @@ impl<'n, 'a, 'd> Reader<'n, 'a, 'd> {
             Node::Bytes(_) => "a Python bytes".into(),
             Node::List(_) => "a Python list".into(),
             Node::Tuple(_) => "a Python tuple".into(),
-            Node::Dict(_) => "a Python dict".into(),
+            Node::SmallDict(..) | Node::Dict(_) => "a Python dict".into(),
             Node::Set(_, false) => "a Python set".into(),
             Node::Set(_, true) => "a Python frozenset".into(),
             Node::Datetime(_) => "a `datetime.datetime`".into(),
@@ -2063,7 +2144,7 @@ impl<'n, 'a, 'd> Reader<'n, 'a, 'd> {
                 Ok(Value::Tuple(Arc::new(out)))
             }
             Type::Dict(_, v) => {
-                let Node::Dict(pairs) = node else {
+                let Some(pairs) = node.dict_pairs() else {
                     return Err(self.mismatch(id, ty));
                 };
                 let mut out = IndexMap::with_capacity(pairs.len());
@@ -2160,19 +2241,18 @@ impl<'n, 'a, 'd> Reader<'n, 'a, 'd> {
 
     /// The dict of a record: a dict, or the attribute dict of a Python object.
     fn record_pairs(&self, id: u32) -> Option<&'n [(u32, u32)]> {
-        match self.node(id) {
-            Node::Dict(pairs) => Some(pairs),
-            Node::Object(o) => match o.state.map(|s| self.node(s)) {
-                Some(Node::Dict(pairs)) => Some(pairs),
-                // `(__dict__, __slots__ dict)` when the class has slots; take the `__dict__`.
-                Some(Node::Tuple(t)) => match t.first().map(|&s| self.node(s)) {
-                    Some(Node::Dict(pairs)) => Some(pairs),
-                    _ => None,
-                },
-                None => Some(&[]),
-                _ => None,
-            },
-            _ => None,
+        let node = self.node(id);
+        if let Some(pairs) = node.dict_pairs() {
+            return Some(pairs);
+        }
+        let Node::Object(o) = node else {
+            return None;
+        };
+        match o.state.map(|s| self.node(s)) {
+            None => Some(&[]),
+            // `(__dict__, __slots__ dict)` when the class has slots; take the `__dict__`.
+            Some(Node::Tuple(t)) => t.first().and_then(|&s| self.node(s).dict_pairs()),
+            Some(state) => state.dict_pairs(),
         }
     }
 
@@ -2659,9 +2739,10 @@ mod tests {
         assert_eq!(empty.len(), 1);
         assert_eq!(decode_batches(&empty, &f.people, &f.decls).unwrap(), vec![]);
         // Many batches, decoded in parallel, stay in order.
-        let many: Vec<Value> = (0..1000).map(|i| person(&i.to_string())).collect();
+        let many: Vec<Value> = (0..20_000).map(|i| person(&i.to_string())).collect();
         let files = encode_batches(&many, Some(7)).unwrap();
-        assert_eq!(files.len(), 143);
+        assert_eq!(files.len(), 2858);
+        assert!(files.iter().map(Vec::len).sum::<usize>() >= PARALLEL_MIN_BYTES);
         assert_eq!(decode_batches(&files, &f.people, &f.decls).unwrap(), many);
     }
 
@@ -2677,6 +2758,17 @@ mod tests {
         assert_eq!(
             err.to_string(),
             "in batch file 2: at `[0]`: expected a `People`, found a Python str"
+        );
+        // In parallel, too: the first bad file is named, whichever thread met it.
+        let good = encode(&Value::list(vec![person("a"); 100])).unwrap();
+        let bad = encode(&Value::list(vec![person("a"), Value::Int(1)])).unwrap();
+        let mut files = vec![good; 400];
+        files[300] = bad.clone();
+        files[100] = bad;
+        let err = decode_batches(&files, &f.people, &f.decls).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "in batch file 100: at `[1]`: expected a `People`, found a Python int"
         );
     }
 
@@ -2809,6 +2901,49 @@ mod tests {
                 "protocol {p}"
             );
         }
+    }
+
+    #[test]
+    fn cloudpickle_by_value_classes_are_read() {
+        // `cloudpickle.dumps([People("f"), People("o")], protocol=5)` with `People` defined in
+        // `__main__`, as flytekit pickles such values: the class travels by value (code objects
+        // and all), each instance as the dict of its attributes.
+        let hex: String = [
+            "800595be020000000000005d94288c17636c6f75647069636b6c652e636c6f75647069636b6c65948c145f6d616b655f",
+            "736b656c65746f6e5f636c617373949394288c086275696c74696e73948c04747970659493948c0650656f706c659468",
+            "048c066f626a65637494939485947d948c20616531633566613661343766343834393862336138633131373133636361",
+            "3032944e749452948c1c636c6f75647069636b6c652e636c6f75647069636b6c655f66617374948c0f5f636c6173735f",
+            "7365747374617465949394680e7d94288c0a5f5f6d6f64756c655f5f948c085f5f6d61696e5f5f948c085f5f696e6974",
+            "5f5f9468018c0e5f6d616b655f66756e6374696f6e9493942868018c0d5f6275696c74696e5f747970659493948c0843",
+            "6f6465547970659485945294284b024b004b004b024b024b03431497007c017c005f0000000000000000006400530094",
+            "4e85948c046e616d659485948c0473656c6694681f86948c073c737464696e3e9468158c0f50656f706c652e5f5f696e",
+            "69745f5f944b03430c8000a82498649c6998699869944300942929749452947d94288c0b5f5f7061636b6167655f5f94",
+            "4e8c085f5f6e616d655f5f9468148c085f5f66696c655f5f946823754e4e4e74945294680f8c125f66756e6374696f6e",
+            "5f7365747374617465949394682e7d947d9428682b68158c0c5f5f7175616c6e616d655f5f9468248c0f5f5f616e6e6f",
+            "746174696f6e735f5f947d948c0e5f5f6b7764656661756c74735f5f944e8c0c5f5f64656661756c74735f5f944e6813",
+            "68148c075f5f646f635f5f944e8c0b5f5f636c6f737572655f5f944e8c175f636c6f75647069636b6c655f7375626d6f",
+            "64756c6573945d948c0b5f5f676c6f62616c735f5f947d9475869486523068384e8c0d5f5f736c6f746e616d65735f5f",
+            "945d94757d9486948652302981947d94681f8c0166947362680e2981947d94681f8c016f947362652e",
+        ]
+        .concat();
+        let bytes: Vec<u8> = (0..hex.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())
+            .collect();
+        let f = fx();
+        assert_eq!(
+            decode(&bytes, &list(&f.people), &f.decls).unwrap(),
+            Value::list(vec![person("f"), person("o")])
+        );
+    }
+
+    #[test]
+    fn node_buffers_are_small_and_reused() {
+        assert!(std::mem::size_of::<Node>() <= 32);
+        let nodes: Vec<Node<'static>> = Vec::with_capacity(100);
+        let ptr = nodes.as_ptr() as usize;
+        let again: Vec<Node<'_>> = recycle(nodes);
+        assert_eq!((again.as_ptr() as usize, again.capacity()), (ptr, 100));
     }
 
     #[test]

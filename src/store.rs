@@ -39,13 +39,22 @@ pub fn atomic_write(path: &Path, bytes: &[u8]) -> io::Result<()> {
 
 /// Seconds since the Unix epoch, for the run record.
 pub fn now_seconds() -> f64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64())
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64())
 }
 
 /// A new run id: the time and a counter, sortable.
 fn run_id() -> String {
-    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
-    format!("{}-{:06}-{}", now.as_secs(), now.subsec_micros(), std::process::id())
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
+    format!(
+        "{}-{:06}-{}",
+        now.as_secs(),
+        now.subsec_micros(),
+        std::process::id()
+    )
 }
 
 impl Store {
@@ -76,12 +85,20 @@ impl Store {
     /// Reads a JSON document.
     pub fn read_json(&self, path: &Path) -> io::Result<serde_json::Value> {
         let text = std::fs::read(path)?;
-        serde_json::from_slice(&text).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, format!("{}: {e}", path.display())))
+        serde_json::from_slice(&text).map_err(|e| {
+            io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!("{}: {e}", path.display()),
+            )
+        })
     }
 
     /// The blob store of one node: pickle files under the node's directory.
     pub fn blobs(&self, dir: PathBuf) -> DirBlobs {
-        DirBlobs { dir, counter: AtomicU64::new(0) }
+        DirBlobs {
+            dir,
+            counter: AtomicU64::new(0),
+        }
     }
 
     /// The cache entry directory for `key`.
@@ -91,13 +108,22 @@ impl Store {
 }
 
 /// The cache key of a task call: its name, cache version, interface and inputs.
-pub fn cache_key(task: &str, version: &str, interface: &serde_json::Value, inputs: &serde_json::Value) -> String {
+pub fn cache_key(
+    task: &str,
+    version: &str,
+    interface: &serde_json::Value,
+    inputs: &serde_json::Value,
+) -> String {
     let mut hash = Sha256::new();
     for part in [task, version, &interface.to_string(), &inputs.to_string()] {
         hash.update(part.as_bytes());
         hash.update([0]);
     }
-    hash.finalize().iter().take(16).map(|b| format!("{b:02x}")).collect()
+    hash.finalize()
+        .iter()
+        .take(16)
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// Pickle files in one directory, named in write order.

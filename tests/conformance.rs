@@ -65,7 +65,6 @@ fn check_py() {
 
 /// `flytec run` gives the outputs `cases.json` lists.
 #[test]
-#[ignore = "flytec run is issue #3"]
 fn run_py() {
     run_script("run.py");
 }

@@ -2,8 +2,10 @@
 //! code (LANGUAGE.md section 10: 0 ok, 1 program errors, 2 usage or unreadable file, 3 run failed).
 
 pub mod check;
+pub mod compile;
 pub mod explain;
 pub mod interface;
+pub mod run;
 
 use std::io::IsTerminal;
 

@@ -50,7 +50,9 @@ fn parse_rest(rest: &[String]) -> Result<Parsed, String> {
     while let Some(arg) = args.next() {
         let Some(flag) = arg.strip_prefix("--") else {
             if parsed.entry.is_some() {
-                return Err(format!("unexpected argument `{arg}`: inputs are given as `--NAME VALUE`"));
+                return Err(format!(
+                    "unexpected argument `{arg}`: inputs are given as `--NAME VALUE`"
+                ));
             }
             parsed.entry = Some(arg.clone());
             continue;
@@ -65,11 +67,20 @@ fn parse_rest(rest: &[String]) -> Result<Parsed, String> {
         }
         let value = match inline {
             Some(v) => v,
-            None => args.next().cloned().ok_or_else(|| format!("`--{name}` needs a value"))?,
+            None => args
+                .next()
+                .cloned()
+                .ok_or_else(|| format!("`--{name}` needs a value"))?,
         };
         match name {
             "inputs" => parsed.inputs_file = Some(value.into()),
-            "jobs" => parsed.jobs = Some(value.parse().map_err(|_| format!("`--jobs` takes a number, not `{value}`"))?),
+            "jobs" => {
+                parsed.jobs = Some(
+                    value
+                        .parse()
+                        .map_err(|_| format!("`--jobs` takes a number, not `{value}`"))?,
+                )
+            }
             "run-dir" => parsed.run_dir = Some(value.into()),
             "cache-dir" => parsed.cache_dir = Some(value.into()),
             "color" => {
@@ -77,7 +88,11 @@ fn parse_rest(rest: &[String]) -> Result<Parsed, String> {
                     "auto" => Color::Auto,
                     "always" => Color::Always,
                     "never" => Color::Never,
-                    _ => return Err(format!("`--color` takes auto, always or never, not `{value}`")),
+                    _ => {
+                        return Err(format!(
+                            "`--color` takes auto, always or never, not `{value}`"
+                        ))
+                    }
                 }
             }
             _ => parsed.inputs.push((name.to_string(), value)),
@@ -109,19 +124,27 @@ pub fn run(args: Args) -> i32 {
         Ok(s) => s,
         Err(e) => return usage(&format!("cannot create the run directory: {e}")),
     };
-    let jobs = parsed.jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let jobs = parsed
+        .jobs
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     let result = executor::run(&program, target, inputs, &store, &Options { jobs });
     let code = match result {
         Ok(outcome) => {
             let doc = if parsed.literals {
                 outcome.literals
             } else {
-                serde_json::Value::Object(outcome.outputs.iter().map(|(n, v)| (n.clone(), literal::value_to_json(v))).collect())
+                serde_json::Value::Object(
+                    outcome
+                        .outputs
+                        .iter()
+                        .map(|(n, v)| (n.clone(), literal::value_to_json(v)))
+                        .collect(),
+                )
             };
             println!("{doc}");
             0
         }
-        Err((failure, _)) => {
+        Err(failure) => {
             report_failure(&program, &name, &failure, parsed.color);
             EXIT_RUN_FAILED
         }
@@ -137,20 +160,39 @@ fn usage(message: &str) -> i32 {
 
 /// The entry to run: the one named, else the only workflow, else the workflow named `main`.
 fn choose_entry(program: &Program, name: Option<&str>) -> Result<(String, Target), String> {
-    let names = || program.entries.iter().map(|e| format!("`{}`", e.name)).collect::<Vec<_>>().join(", ");
+    let names = || {
+        program
+            .entries
+            .iter()
+            .map(|e| format!("`{}`", e.name))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
     if let Some(name) = name {
         return program
             .entries
             .iter()
             .find(|e| e.name == name)
             .map(|e| (e.name.clone(), e.target))
-            .ok_or_else(|| format!("no task or workflow named `{name}`; the file has {}", names()));
+            .ok_or_else(|| {
+                format!(
+                    "no task or workflow named `{name}`; the file has {}",
+                    names()
+                )
+            });
     }
-    let workflows: Vec<_> = program.entries.iter().filter(|e| matches!(e.target, Target::Workflow(_))).collect();
+    let workflows: Vec<_> = program
+        .entries
+        .iter()
+        .filter(|e| matches!(e.target, Target::Workflow(_)))
+        .collect();
     let main = workflows.iter().find(|e| e.name == "main");
     match (workflows.as_slice(), main) {
         ([only], _) | (_, Some(only)) => Ok((only.name.clone(), only.target)),
-        _ => Err(format!("name the task or workflow to run: the file has {}", names())),
+        _ => Err(format!(
+            "name the task or workflow to run: the file has {}",
+            names()
+        )),
     }
 }
 
@@ -167,19 +209,34 @@ fn signature(program: &Program, target: Target) -> &Signature {
 
 /// The entry's inputs from `--NAME VALUE`, `--inputs FILE` and defaults, checked against its
 /// interface before anything runs.
-fn gather_inputs(program: &Program, target: Target, sig: &Signature, parsed: &Parsed) -> Result<Vec<Value>, String> {
+fn gather_inputs(
+    program: &Program,
+    target: Target,
+    sig: &Signature,
+    parsed: &Parsed,
+) -> Result<Vec<Value>, String> {
     let mut given: Vec<(String, serde_json::Value)> = Vec::new();
     if let Some(file) = &parsed.inputs_file {
-        let text = std::fs::read_to_string(file).map_err(|e| format!("cannot read `{}`: {e}", file.display()))?;
-        let doc: serde_json::Value = serde_json::from_str(&text).map_err(|e| format!("`{}` is not JSON: {e}", file.display()))?;
+        let text = std::fs::read_to_string(file)
+            .map_err(|e| format!("cannot read `{}`: {e}", file.display()))?;
+        let doc: serde_json::Value = serde_json::from_str(&text)
+            .map_err(|e| format!("`{}` is not JSON: {e}", file.display()))?;
         let serde_json::Value::Object(map) = doc else {
-            return Err(format!("`{}` must hold a JSON object keyed by input name", file.display()));
+            return Err(format!(
+                "`{}` must hold a JSON object keyed by input name",
+                file.display()
+            ));
         };
         given.extend(map);
     }
     for (name, text) in &parsed.inputs {
-        let param = sig.params.iter().find(|p| p.name == *name).ok_or_else(|| unknown_input(sig, name))?;
-        let json = serde_json::from_str(text).unwrap_or_else(|_| serde_json::Value::String(text.clone()));
+        let param = sig
+            .params
+            .iter()
+            .find(|p| p.name == *name)
+            .ok_or_else(|| unknown_input(sig, name))?;
+        let json =
+            serde_json::from_str(text).unwrap_or_else(|_| serde_json::Value::String(text.clone()));
         let json = match (&json, &param.ty) {
             (serde_json::Value::String(_), _) => json,
             (_, flytec::check::types::Type::Str) => serde_json::Value::String(text.clone()),
@@ -198,17 +255,35 @@ fn gather_inputs(program: &Program, target: Target, sig: &Signature, parsed: &Pa
         .iter()
         .enumerate()
         .map(|(i, p)| match given.iter().find(|(n, _)| *n == p.name) {
-            Some((_, json)) => literal::value_from_json_with_defaults(json, &p.ty, &program.decls, &defaults)
-                .map_err(|e| format!("input `{}` must be `{}`: {e}", p.name, program.decls.show(&p.ty))),
-            None => executor::default_input(program, target, i)
-                .ok_or_else(|| format!("missing input `{}` of type `{}`: give it as `--{} VALUE`", p.name, program.decls.show(&p.ty), p.name)),
+            Some((_, json)) => {
+                literal::value_from_json_with_defaults(json, &p.ty, &program.decls, &defaults)
+                    .map_err(|e| {
+                        format!(
+                            "input `{}` must be `{}`: {e}",
+                            p.name,
+                            program.decls.show(&p.ty)
+                        )
+                    })
+            }
+            None => executor::default_input(program, target, i).ok_or_else(|| {
+                format!(
+                    "missing input `{}` of type `{}`: give it as `--{} VALUE`",
+                    p.name,
+                    program.decls.show(&p.ty),
+                    p.name
+                )
+            }),
         })
         .collect()
 }
 
 fn unknown_input(sig: &Signature, name: &str) -> String {
     let names: Vec<String> = sig.params.iter().map(|p| format!("`{}`", p.name)).collect();
-    let known = if names.is_empty() { "it takes no inputs".to_string() } else { format!("its inputs are {}", names.join(", ")) };
+    let known = if names.is_empty() {
+        "it takes no inputs".to_string()
+    } else {
+        format!("its inputs are {}", names.join(", "))
+    };
     format!("unknown input `{name}`: {known}")
 }
 
@@ -218,7 +293,10 @@ fn report_failure(program: &Program, entry: &str, failure: &RunFailure, color: C
         ErrorKind::Timeout => "timed out",
         _ => "failed",
     };
-    let headline = format!("task `{}` {what} (node {}, attempt {}): {}", failure.task, failure.node, failure.attempt, failure.error.message);
+    let headline = format!(
+        "task `{}` {what} (node {}, attempt {}): {}",
+        failure.task, failure.node, failure.attempt, failure.error.message
+    );
     match failure.error.span {
         Some(span) => {
             let mut sources = SourceMap::new();
@@ -236,7 +314,12 @@ fn report_failure(program: &Program, entry: &str, failure: &RunFailure, color: C
 fn print_runtime(d: &Diagnostic, sources: &SourceMap, color: Color) {
     // Runtime errors reuse the check renderer; the code line is replaced by `error[run]`.
     let mut buffer = Vec::new();
-    let _ = flytec::diagnostics::render::render_human(std::slice::from_ref(d), sources, color.enabled(), &mut buffer);
+    let _ = flytec::diagnostics::render::render_human(
+        std::slice::from_ref(d),
+        sources,
+        color.enabled(),
+        &mut buffer,
+    );
     let text = String::from_utf8_lossy(&buffer).replacen("error[E0001]", "error[run]", 1);
     eprint!("{text}");
 }

@@ -47,7 +47,13 @@ pub struct Evaluator<'p> {
 impl<'p> Evaluator<'p> {
     /// An evaluator that gives up at `deadline`, writing files (`write_text`) under `ctx`.
     pub fn new(program: &'p Program, deadline: Option<Instant>, ctx: builtins::Context) -> Self {
-        Evaluator { program, deadline, depth: 0, ticks: 0, ctx }
+        Evaluator {
+            program,
+            deadline,
+            depth: 0,
+            ticks: 0,
+            ctx,
+        }
     }
 
     /// Calls function `f` with its arguments in parameter order.
@@ -71,7 +77,11 @@ impl<'p> Evaluator<'p> {
     fn call_fn(&mut self, f: FnId, args: Vec<Value>, at: Span) -> Eval {
         let function = &self.program.functions[f as usize];
         if self.depth >= MAX_DEPTH {
-            return Err(RuntimeError::at(at, format!("recursion depth exceeded ({MAX_DEPTH} nested calls)")).into());
+            return Err(RuntimeError::at(
+                at,
+                format!("recursion depth exceeded ({MAX_DEPTH} nested calls)"),
+            )
+            .into());
         }
         let DeclKind::Callable(sig) = &self.program.decls.get(function.decl).kind else {
             return Err(RuntimeError::at(at, "not a function").into());
@@ -93,7 +103,7 @@ impl<'p> Evaluator<'p> {
 
     fn tick(&mut self, span: Span) -> Eval<()> {
         self.ticks = self.ticks.wrapping_add(1);
-        if self.ticks % 1024 == 0 {
+        if self.ticks.is_multiple_of(1024) {
             if let Some(deadline) = self.deadline {
                 if Instant::now() >= deadline {
                     return Err(RuntimeError::at(span, "timed out").timeout().into());
@@ -130,13 +140,22 @@ impl<'p> Evaluator<'p> {
             }
             Stmt::Assign(slot, indices, e) => {
                 let v = self.expr(e, frame)?;
-                let keys = indices.iter().map(|i| Ok((self.expr(i, frame)?, i.span))).collect::<Eval<Vec<_>>>()?;
+                let keys = indices
+                    .iter()
+                    .map(|i| Ok((self.expr(i, frame)?, i.span)))
+                    .collect::<Eval<Vec<_>>>()?;
                 assign(&mut frame[*slot as usize], &keys, v)?;
             }
             Stmt::For(pattern, iter, body) => {
                 let items = match self.expr(iter, frame)? {
                     Value::List(items) => items,
-                    other => return Err(RuntimeError::at(iter.span, format!("cannot iterate over {}", kind_of(&other))).into()),
+                    other => {
+                        return Err(RuntimeError::at(
+                            iter.span,
+                            format!("cannot iterate over {}", kind_of(&other)),
+                        )
+                        .into())
+                    }
                 };
                 for item in items.iter() {
                     self.tick(iter.span)?;
@@ -205,8 +224,15 @@ impl<'p> Evaluator<'p> {
             ExprKind::Tuple(items) => Value::Tuple(Arc::new(self.exprs(items, frame)?)),
             ExprKind::NamedTuple(names, items) => {
                 let values = self.exprs(items, frame)?;
-                let fields = names.iter().map(|n| Arc::from(n.as_str())).zip(values).collect();
-                Value::Record(Arc::new(Record { type_name: "".into(), fields }))
+                let fields = names
+                    .iter()
+                    .map(|n| Arc::from(n.as_str()))
+                    .zip(values)
+                    .collect();
+                Value::Record(Arc::new(Record {
+                    type_name: "".into(),
+                    fields,
+                }))
             }
             ExprKind::Unary(op, x) => unary(*op, self.expr(x, frame)?, e.span)?,
             ExprKind::Binary(op, l, r) => self.binary(*op, l, r, e.span, frame)?,
@@ -223,15 +249,25 @@ impl<'p> Evaluator<'p> {
                 let values = self.exprs(args, frame)?;
                 let d = self.program.decls.get(*decl);
                 let fields = self.program.decls.fields(&Type::Decl(*decl)).unwrap_or(&[]);
-                let fields = fields.iter().zip(values).map(|(f, v)| (Arc::from(f.name.as_str()), coerce(v, &f.ty))).collect();
-                Value::Record(Arc::new(Record { type_name: d.name.as_str().into(), fields }))
+                let fields = fields
+                    .iter()
+                    .zip(values)
+                    .map(|(f, v)| (Arc::from(f.name.as_str()), coerce(v, &f.ty)))
+                    .collect();
+                Value::Record(Arc::new(Record {
+                    type_name: d.name.as_str().into(),
+                    fields,
+                }))
             }
-            ExprKind::EnumValue(decl, variant) => {
-                Value::Enum(self.program.decls.get(*decl).name.as_str().into(), variant.as_str().into())
-            }
+            ExprKind::EnumValue(decl, variant) => Value::Enum(
+                self.program.decls.get(*decl).name.as_str().into(),
+                variant.as_str().into(),
+            ),
             ExprKind::Field(x, name) => {
                 let v = self.expr(x, frame)?;
-                v.field(name).cloned().ok_or_else(|| RuntimeError::at(e.span, format!("{} has no field `{name}`", kind_of(&v))))?
+                v.field(name).cloned().ok_or_else(|| {
+                    RuntimeError::at(e.span, format!("{} has no field `{name}`", kind_of(&v)))
+                })?
             }
             ExprKind::Item(x, n) => {
                 let v = self.expr(x, frame)?;
@@ -240,7 +276,9 @@ impl<'p> Evaluator<'p> {
                     Value::Record(r) => r.fields.get(*n as usize).map(|(_, v)| v.clone()),
                     _ => None,
                 };
-                item.ok_or_else(|| RuntimeError::at(e.span, format!("{} has no item {n}", kind_of(&v))))?
+                item.ok_or_else(|| {
+                    RuntimeError::at(e.span, format!("{} has no item {n}", kind_of(&v)))
+                })?
             }
             ExprKind::Index(x, i) => {
                 let v = self.expr(x, frame)?;
@@ -290,7 +328,13 @@ impl<'p> Evaluator<'p> {
     ) -> Eval<()> {
         let items = match self.expr(&comp.iter, frame)? {
             Value::List(items) => items,
-            other => return Err(RuntimeError::at(comp.iter.span, format!("cannot iterate over {}", kind_of(&other))).into()),
+            other => {
+                return Err(RuntimeError::at(
+                    comp.iter.span,
+                    format!("cannot iterate over {}", kind_of(&other)),
+                )
+                .into())
+            }
         };
         for item in items.iter() {
             self.tick(comp.iter.span)?;
@@ -351,25 +395,43 @@ pub fn const_value(c: &Const) -> Value {
 
 fn unary(op: UnaryOp, v: Value, span: Span) -> Eval {
     Ok(match (op, v) {
-        (UnaryOp::Neg, Value::Int(n)) => Value::Int(n.checked_neg().ok_or_else(|| RuntimeError::at(span, "integer overflow"))?),
+        (UnaryOp::Neg, Value::Int(n)) => Value::Int(
+            n.checked_neg()
+                .ok_or_else(|| RuntimeError::at(span, "integer overflow"))?,
+        ),
         (UnaryOp::Neg, Value::Float(x)) => Value::Float(-x),
-        (UnaryOp::Neg, Value::Duration(d)) => Value::Duration(d.checked_neg().ok_or_else(|| RuntimeError::at(span, "integer overflow"))?),
+        (UnaryOp::Neg, Value::Duration(d)) => Value::Duration(
+            d.checked_neg()
+                .ok_or_else(|| RuntimeError::at(span, "integer overflow"))?,
+        ),
         (UnaryOp::Not, Value::Bool(b)) => Value::Bool(!b),
-        (_, other) => return Err(RuntimeError::at(span, format!("cannot apply this operator to {}", kind_of(&other))).into()),
+        (_, other) => {
+            return Err(RuntimeError::at(
+                span,
+                format!("cannot apply this operator to {}", kind_of(&other)),
+            )
+            .into())
+        }
     })
 }
 
 fn truthy(v: &Value, span: Span) -> Eval<bool> {
     match v {
         Value::Bool(b) => Ok(*b),
-        other => Err(RuntimeError::at(span, format!("expected a bool, found {}", kind_of(other))).into()),
+        other => {
+            Err(RuntimeError::at(span, format!("expected a bool, found {}", kind_of(other))).into())
+        }
     }
 }
 
 fn string_key(v: Value, span: Span) -> Eval<String> {
     match v {
         Value::Str(s) => Ok(s.to_string()),
-        other => Err(RuntimeError::at(span, format!("dict keys are strings, not {}", kind_of(&other))).into()),
+        other => Err(RuntimeError::at(
+            span,
+            format!("dict keys are strings, not {}", kind_of(&other)),
+        )
+        .into()),
     }
 }
 
@@ -377,10 +439,9 @@ fn string_key(v: Value, span: Span) -> Eval<String> {
 fn index(v: &Value, key: &Value, span: Span) -> Eval {
     let position = |len: usize, i: i64| -> Eval<usize> {
         let j = if i < 0 { i + len as i64 } else { i };
-        usize::try_from(j)
-            .ok()
-            .filter(|&j| j < len)
-            .ok_or_else(|| RuntimeError::at(span, format!("index {i} out of range for length {len}")).into())
+        usize::try_from(j).ok().filter(|&j| j < len).ok_or_else(|| {
+            RuntimeError::at(span, format!("index {i} out of range for length {len}")).into()
+        })
     };
     match (v, key) {
         (Value::List(items), Value::Int(i)) => Ok(items[position(items.len(), *i)?].clone()),
@@ -388,10 +449,15 @@ fn index(v: &Value, key: &Value, span: Span) -> Eval {
             let chars: Vec<char> = s.chars().collect();
             Ok(Value::str(chars[position(chars.len(), *i)?].to_string()))
         }
-        (Value::Dict(map), Value::Str(k)) => {
-            map.get(&**k).cloned().ok_or_else(|| RuntimeError::at(span, format!("key \"{k}\" not found")).into())
-        }
-        _ => Err(RuntimeError::at(span, format!("cannot index {} with {}", kind_of(v), kind_of(key))).into()),
+        (Value::Dict(map), Value::Str(k)) => map
+            .get(&**k)
+            .cloned()
+            .ok_or_else(|| RuntimeError::at(span, format!("key \"{k}\" not found")).into()),
+        _ => Err(RuntimeError::at(
+            span,
+            format!("cannot index {} with {}", kind_of(v), kind_of(key)),
+        )
+        .into()),
     }
 }
 
@@ -408,7 +474,9 @@ fn assign(target: &mut Value, keys: &[(Value, Span)], value: Value) -> Eval<()> 
             let j = usize::try_from(j)
                 .ok()
                 .filter(|&j| j < len)
-                .ok_or_else(|| RuntimeError::at(*span, format!("index {i} out of range for length {len}")))?;
+                .ok_or_else(|| {
+                    RuntimeError::at(*span, format!("index {i} out of range for length {len}"))
+                })?;
             assign(&mut Arc::make_mut(items)[j], rest, value)
         }
         (Value::Dict(map), Value::Str(k)) => {
@@ -417,10 +485,16 @@ fn assign(target: &mut Value, keys: &[(Value, Span)], value: Value) -> Eval<()> 
                 map.insert(k.to_string(), value);
                 return Ok(());
             }
-            let slot = map.get_mut(&**k).ok_or_else(|| RuntimeError::at(*span, format!("key \"{k}\" not found")))?;
+            let slot = map
+                .get_mut(&**k)
+                .ok_or_else(|| RuntimeError::at(*span, format!("key \"{k}\" not found")))?;
             assign(slot, rest, value)
         }
-        (target, key) => Err(RuntimeError::at(*span, format!("cannot index {} with {}", kind_of(target), kind_of(key))).into()),
+        (target, key) => Err(RuntimeError::at(
+            *span,
+            format!("cannot index {} with {}", kind_of(target), kind_of(key)),
+        )
+        .into()),
     }
 }
 
@@ -435,10 +509,20 @@ fn bind(pattern: &Pattern, value: Value, frame: &mut [Value], span: Span) -> Eva
             let values: Vec<Value> = match &value {
                 Value::Tuple(vs) | Value::List(vs) => vs.to_vec(),
                 Value::Record(r) => r.fields.iter().map(|(_, v)| v.clone()).collect(),
-                other => return Err(RuntimeError::at(span, format!("cannot destructure {}", kind_of(other))).into()),
+                other => {
+                    return Err(RuntimeError::at(
+                        span,
+                        format!("cannot destructure {}", kind_of(other)),
+                    )
+                    .into())
+                }
             };
             if values.len() != items.len() {
-                return Err(RuntimeError::at(span, format!("expected {} values, found {}", items.len(), values.len())).into());
+                return Err(RuntimeError::at(
+                    span,
+                    format!("expected {} values, found {}", items.len(), values.len()),
+                )
+                .into());
             }
             for (p, v) in items.iter().zip(values) {
                 bind(p, v, frame, span)?;
@@ -452,21 +536,44 @@ fn bind(pattern: &Pattern, value: Value, frame: &mut [Value], span: Span) -> Eva
 pub fn coerce(value: Value, ty: &Type) -> Value {
     match (value, ty) {
         (Value::Int(n), Type::Float) => Value::Float(n as f64),
-        (Value::Int(n), Type::Union(ts)) if ts.contains(&Type::Float) && !ts.contains(&Type::Int) => Value::Float(n as f64),
+        (Value::Int(n), Type::Union(ts))
+            if ts.contains(&Type::Float) && !ts.contains(&Type::Int) =>
+        {
+            Value::Float(n as f64)
+        }
         (Value::List(items), Type::List(t)) if has_float(t) => {
             Value::list(items.iter().map(|v| coerce(v.clone(), t)).collect())
         }
-        (Value::Dict(map), Type::Dict(_, t)) if has_float(t) => {
-            Value::Dict(Arc::new(map.iter().map(|(k, v)| (k.clone(), coerce(v.clone(), t))).collect()))
-        }
+        (Value::Dict(map), Type::Dict(_, t)) if has_float(t) => Value::Dict(Arc::new(
+            map.iter()
+                .map(|(k, v)| (k.clone(), coerce(v.clone(), t)))
+                .collect(),
+        )),
         (Value::Tuple(items), Type::Tuple(ts)) if ts.iter().any(has_float) => {
-            Value::Tuple(Arc::new(items.iter().zip(ts).map(|(v, t)| coerce(v.clone(), t)).collect()))
+            Value::Tuple(Arc::new(
+                items
+                    .iter()
+                    .zip(ts)
+                    .map(|(v, t)| coerce(v.clone(), t))
+                    .collect(),
+            ))
         }
         (Value::Record(r), Type::NamedTuple(fs)) if fs.iter().any(|(_, t)| has_float(t)) => {
-            let fields = r.fields.iter().zip(fs).map(|((n, v), (_, t))| (n.clone(), coerce(v.clone(), t))).collect();
-            Value::Record(Arc::new(Record { type_name: r.type_name.clone(), fields }))
+            let fields = r
+                .fields
+                .iter()
+                .zip(fs)
+                .map(|((n, v), (_, t))| (n.clone(), coerce(v.clone(), t)))
+                .collect();
+            Value::Record(Arc::new(Record {
+                type_name: r.type_name.clone(),
+                fields,
+            }))
         }
-        (v, Type::Union(ts)) => match ts.iter().find(|t| has_float(t) && !matches!(t, Type::Float)) {
+        (v, Type::Union(ts)) => match ts
+            .iter()
+            .find(|t| has_float(t) && !matches!(t, Type::Float))
+        {
             Some(t) if matches!(v, Value::List(_) | Value::Dict(_)) => coerce(v, t),
             _ => v,
         },

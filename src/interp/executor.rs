@@ -16,7 +16,7 @@ use super::{builtins, ops, RuntimeError};
 use crate::check::lower::typed_interface;
 use crate::check::types::{DeclKind, FieldSig, Signature, Type};
 use crate::ir::*;
-use crate::literal::{self, BlobStore};
+use crate::literal;
 use crate::store::{cache_key, now_seconds, NodeRecord, RunRecord, Store};
 use crate::value::{Record, Value};
 
@@ -53,29 +53,61 @@ pub struct RunOutcome {
 type NodeResult = Result<(), RunFailure>;
 
 /// Runs `target` with `inputs` (in parameter order, defaults already filled in).
-pub fn run(program: &Program, target: Target, inputs: Vec<Value>, store: &Store, options: &Options) -> Result<RunOutcome, (RunFailure, RunRecord)> {
-    let runner = Runner { program, store, options, records: Mutex::new(Vec::new()) };
+pub fn run(
+    program: &Program,
+    target: Target,
+    inputs: Vec<Value>,
+    store: &Store,
+    options: &Options,
+) -> Result<RunOutcome, Box<RunFailure>> {
+    let runner = Runner {
+        program,
+        store,
+        options,
+        records: Mutex::new(Vec::new()),
+    };
     let started = now_seconds();
     let (name, sig) = runner.target_sig(target);
     let dir = store.node_dir("entry");
     let result = runner.run_target(target, "entry", inputs).and_then(|()| {
-        let literals = store.read_json(&dir.join("outputs.json")).map_err(|e| failure(name, "entry", 1, e.to_string()))?;
+        let literals = store
+            .read_json(&dir.join("outputs.json"))
+            .map_err(|e| failure(name, "entry", 1, e.to_string()))?;
         Ok((runner.read_outputs(&dir, sig)?, literals))
     });
     let mut nodes = runner.records.into_inner().unwrap_or_default();
     nodes.sort_by(|a, b| a.started.total_cmp(&b.started));
-    let status = if result.is_ok() { "succeeded" } else { "failed" };
-    let record = RunRecord { entry: name.to_string(), status: status.into(), started, ended: now_seconds(), nodes };
+    let status = if result.is_ok() {
+        "succeeded"
+    } else {
+        "failed"
+    };
+    let record = RunRecord {
+        entry: name.to_string(),
+        status: status.into(),
+        started,
+        ended: now_seconds(),
+        nodes,
+    };
     // The record is a report: failing to write it does not change the run's outcome.
     let _ = store.write_json(&store.run_dir.join("run.json"), &record);
     match result {
-        Ok((outputs, literals)) => Ok(RunOutcome { outputs, literals, record }),
-        Err(f) => Err((f, record)),
+        Ok((outputs, literals)) => Ok(RunOutcome {
+            outputs,
+            literals,
+            record,
+        }),
+        Err(f) => Err(Box::new(f)),
     }
 }
 
 fn failure(task: &str, node: &str, attempt: u32, message: impl Into<String>) -> RunFailure {
-    RunFailure { node: node.to_string(), task: task.to_string(), attempt, error: RuntimeError::plain(message) }
+    RunFailure {
+        node: node.to_string(),
+        task: task.to_string(),
+        attempt,
+        error: RuntimeError::plain(message),
+    }
 }
 
 struct Runner<'a> {
@@ -116,11 +148,18 @@ impl<'a> Runner<'a> {
     fn run_target(&self, target: Target, id: &str, inputs: Vec<Value>) -> NodeResult {
         let (name, sig) = self.target_sig(target);
         let dir = self.store.node_dir(id);
-        let entries: Vec<(&str, Value, &Type, Option<u32>)> =
-            sig.params.iter().zip(inputs).map(|(p, v)| (p.name.as_str(), coerce(v, &p.ty), &p.ty, p.batch)).collect();
+        let entries: Vec<(&str, Value, &Type, Option<u32>)> = sig
+            .params
+            .iter()
+            .zip(inputs)
+            .map(|(p, v)| (p.name.as_str(), coerce(v, &p.ty), &p.ty, p.batch))
+            .collect();
         let inputs_file = dir.join("inputs.json");
-        self.write_map(&inputs_file, &dir, &entries).map_err(|e| failure(name, id, 1, e))?;
-        let values = self.read_map(&inputs_file, &dir, &sig.params).map_err(|e| failure(name, id, 1, e))?;
+        self.write_map(&inputs_file, &dir, &entries)
+            .map_err(|e| failure(name, id, 1, e))?;
+        let values = self
+            .read_map(&inputs_file, &dir, &sig.params)
+            .map_err(|e| failure(name, id, 1, e))?;
         match target {
             Target::Task(f) => self.run_task(f, id, &dir, values),
             Target::Workflow(w) => {
@@ -130,7 +169,12 @@ impl<'a> Runner<'a> {
                     id: id.to_string(),
                     name: name.to_string(),
                     kind: "workflow".into(),
-                    status: if result.is_ok() { "succeeded" } else { "failed" }.into(),
+                    status: if result.is_ok() {
+                        "succeeded"
+                    } else {
+                        "failed"
+                    }
+                    .into(),
                     attempts: 1,
                     started,
                     ended: now_seconds(),
@@ -140,9 +184,15 @@ impl<'a> Runner<'a> {
                     error: result.as_ref().err().map(|f| f.error.message.clone()),
                 });
                 let outputs = result?;
-                let entries: Vec<(&str, Value, &Type, Option<u32>)> =
-                    sig.outputs.fields().iter().zip(outputs).map(|(o, v)| (o.name.as_str(), coerce(v, &o.ty), &o.ty, o.batch)).collect();
-                self.write_map(&dir.join("outputs.json"), &dir, &entries).map_err(|e| failure(name, id, 1, e))
+                let entries: Vec<(&str, Value, &Type, Option<u32>)> = sig
+                    .outputs
+                    .fields()
+                    .iter()
+                    .zip(outputs)
+                    .map(|(o, v)| (o.name.as_str(), coerce(v, &o.ty), &o.ty, o.batch))
+                    .collect();
+                self.write_map(&dir.join("outputs.json"), &dir, &entries)
+                    .map_err(|e| failure(name, id, 1, e))
             }
         }
     }
@@ -167,7 +217,8 @@ impl<'a> Runner<'a> {
         };
         let key = function.config.cache_version.as_ref().map(|version| {
             let interface = typed_interface(&self.program.decls, sig);
-            let values = serde_json::Value::Array(inputs.iter().map(literal::value_to_json).collect());
+            let values =
+                serde_json::Value::Array(inputs.iter().map(literal::value_to_json).collect());
             cache_key(&function.name, version, &interface, &values)
         });
         if let Some(key) = &key {
@@ -186,8 +237,13 @@ impl<'a> Runner<'a> {
         let mut result = None;
         for attempt in 1..=attempts {
             record.attempts = attempt;
-            let deadline = function.config.timeout_ms.map(|ms| Instant::now() + Duration::from_millis(ms));
-            let ctx = builtins::Context { scratch_dir: dir.join("files") };
+            let deadline = function
+                .config
+                .timeout_ms
+                .map(|ms| Instant::now() + Duration::from_millis(ms));
+            let ctx = builtins::Context {
+                scratch_dir: dir.join("files"),
+            };
             match Evaluator::new(self.program, deadline, ctx).call(f, inputs.clone()) {
                 Ok(v) => {
                     result = Some(v);
@@ -204,11 +260,28 @@ impl<'a> Runner<'a> {
             record.ended = now_seconds();
             let attempt = record.attempts;
             self.record(record);
-            return Err(RunFailure { node: id.to_string(), task: function.name.clone(), attempt, error });
+            return Err(RunFailure {
+                node: id.to_string(),
+                task: function.name.clone(),
+                attempt,
+                error,
+            });
         };
-        let outputs = split_value(value, &sig.outputs.fields().iter().map(|f| f.name.as_str()).collect::<Vec<_>>());
-        let entries: Vec<(&str, Value, &Type, Option<u32>)> =
-            sig.outputs.fields().iter().zip(outputs).map(|(o, v)| (o.name.as_str(), coerce(v, &o.ty), &o.ty, o.batch)).collect();
+        let outputs = split_value(
+            value,
+            &sig.outputs
+                .fields()
+                .iter()
+                .map(|f| f.name.as_str())
+                .collect::<Vec<_>>(),
+        );
+        let entries: Vec<(&str, Value, &Type, Option<u32>)> = sig
+            .outputs
+            .fields()
+            .iter()
+            .zip(outputs)
+            .map(|(o, v)| (o.name.as_str(), coerce(v, &o.ty), &o.ty, o.batch))
+            .collect();
         let written = self.write_map(&dir.join("outputs.json"), dir, &entries);
         if let (Some(key), Ok(())) = (&key, &written) {
             let entry = self.store.cache_entry(key);
@@ -226,14 +299,22 @@ impl<'a> Runner<'a> {
     }
 
     /// Writes a literal map of `entries` to `file`, pickles under `dir`.
-    fn write_map(&self, file: &Path, dir: &Path, entries: &[(&str, Value, &Type, Option<u32>)]) -> Result<(), String> {
+    fn write_map(
+        &self,
+        file: &Path,
+        dir: &Path,
+        entries: &[(&str, Value, &Type, Option<u32>)],
+    ) -> Result<(), String> {
         let blobs = self.store.blobs(dir.join("blobs"));
         let mut literals = serde_json::Map::new();
         for (name, value, ty, batch) in entries {
-            let lit = literal::to_literal(value, ty, *batch, &self.program.decls, &blobs).map_err(|e| format!("output `{name}`: {e}"))?;
+            let lit = literal::to_literal(value, ty, *batch, &self.program.decls, &blobs)
+                .map_err(|e| format!("output `{name}`: {e}"))?;
             literals.insert(name.to_string(), lit);
         }
-        self.store.write_json(file, &serde_json::json!({ "literals": literals })).map_err(|e| e.to_string())
+        self.store
+            .write_json(file, &serde_json::json!({ "literals": literals }))
+            .map_err(|e| e.to_string())
     }
 
     /// Reads the values of `fields` back from a literal map file.
@@ -243,24 +324,42 @@ impl<'a> Runner<'a> {
         fields
             .iter()
             .map(|f| {
-                let lit = map["literals"].get(&f.name).ok_or_else(|| format!("{} has no literal `{}`", file.display(), f.name))?;
-                literal::from_literal(lit, &f.ty, &self.program.decls, &blobs).map_err(|e| format!("`{}`: {e}", f.name))
+                let lit = map["literals"]
+                    .get(&f.name)
+                    .ok_or_else(|| format!("{} has no literal `{}`", file.display(), f.name))?;
+                literal::from_literal(lit, &f.ty, &self.program.decls, &blobs)
+                    .map_err(|e| format!("`{}`: {e}", f.name))
             })
             .collect()
     }
 
-    fn read_outputs(&self, dir: &Path, sig: &Signature) -> Result<Vec<(String, Value)>, RunFailure> {
+    fn read_outputs(
+        &self,
+        dir: &Path,
+        sig: &Signature,
+    ) -> Result<Vec<(String, Value)>, RunFailure> {
         let fields = sig.outputs.fields();
-        let values = self.read_map(&dir.join("outputs.json"), dir, fields).map_err(|e| failure("entry", "entry", 1, e))?;
+        let values = self
+            .read_map(&dir.join("outputs.json"), dir, fields)
+            .map_err(|e| failure("entry", "entry", 1, e))?;
         Ok(fields.iter().map(|f| f.name.clone()).zip(values).collect())
     }
 
     /// Runs workflow `w` with its inputs; returns its output values.
-    fn run_workflow(&self, w: WfId, prefix: &str, inputs: Vec<Value>) -> Result<Vec<Value>, RunFailure> {
+    fn run_workflow(
+        &self,
+        w: WfId,
+        prefix: &str,
+        inputs: Vec<Value>,
+    ) -> Result<Vec<Value>, RunFailure> {
         let workflow = &self.program.workflows[w as usize];
         let mut graph = Graph::new(self, workflow, prefix, inputs);
         graph.run()?;
-        workflow.outputs.iter().map(|b| graph.resolve(b, None)).collect()
+        workflow
+            .outputs
+            .iter()
+            .map(|b| graph.resolve(b, None))
+            .collect()
     }
 
     /// The declared outputs of a node (map nodes: one list).
@@ -269,9 +368,20 @@ impl<'a> Runner<'a> {
             NodeKind::Call(target, _) => self.target_sig(*target).1.outputs.fields().to_vec(),
             NodeKind::Map(f, _, _) => {
                 let sig = self.sig(self.program.functions[*f as usize].decl);
-                let item = sig.outputs.fields().first().map_or(Type::None, |o| o.ty.clone());
+                let item = sig
+                    .outputs
+                    .fields()
+                    .first()
+                    .map_or(Type::None, |o| o.ty.clone());
                 let span = self.program.functions[*f as usize].span;
-                vec![FieldSig { name: "o0".into(), ty: Type::List(Box::new(item)), has_default: false, batch: None, span, doc: None }]
+                vec![FieldSig {
+                    name: "o0".into(),
+                    ty: Type::List(Box::new(item)),
+                    has_default: false,
+                    batch: None,
+                    span,
+                    doc: None,
+                }]
             }
             NodeKind::Branch(_) => Vec::new(),
         }
@@ -284,9 +394,15 @@ fn split_value(value: Value, names: &[&str]) -> Vec<Value> {
         (0, _) => Vec::new(),
         (1, v @ Value::Record(_)) if v.field(names[0]).is_none() || names[0] == "o0" => vec![v],
         (_, Value::Tuple(items)) if names.len() > 1 || items.len() == 1 => items.to_vec(),
-        (_, Value::Record(r)) if r.type_name.is_empty() => {
-            names.iter().map(|n| r.fields.iter().find(|(f, _)| &**f == *n).map_or(Value::None, |(_, v)| v.clone())).collect()
-        }
+        (_, Value::Record(r)) if r.type_name.is_empty() => names
+            .iter()
+            .map(|n| {
+                r.fields
+                    .iter()
+                    .find(|(f, _)| &**f == *n)
+                    .map_or(Value::None, |(_, v)| v.clone())
+            })
+            .collect(),
         (_, v) => vec![v],
     }
 }
@@ -310,9 +426,21 @@ struct Graph<'r, 'a> {
 }
 
 impl<'r, 'a> Graph<'r, 'a> {
-    fn new(runner: &'r Runner<'a>, workflow: &'a Workflow, prefix: &str, inputs: Vec<Value>) -> Self {
+    fn new(
+        runner: &'r Runner<'a>,
+        workflow: &'a Workflow,
+        prefix: &str,
+        inputs: Vec<Value>,
+    ) -> Self {
         let states = vec![State::Pending; workflow.nodes.len()];
-        Graph { runner, workflow, prefix: prefix.to_string(), inputs, states, chosen: HashMap::new() }
+        Graph {
+            runner,
+            workflow,
+            prefix: prefix.to_string(),
+            inputs,
+            states,
+            chosen: HashMap::new(),
+        }
     }
 
     fn node_id(&self, n: NodeId) -> String {
@@ -340,10 +468,15 @@ impl<'r, 'a> Graph<'r, 'a> {
     fn ready(&self, n: NodeId) -> bool {
         match &self.workflow.nodes[n as usize].kind {
             NodeKind::Call(_, args) => args.iter().flatten().all(|b| self.deps_done(b)),
-            NodeKind::Map(_, over, args) => self.deps_done(over) && args.iter().flatten().all(|b| self.deps_done(b)),
+            NodeKind::Map(_, over, args) => {
+                self.deps_done(over) && args.iter().flatten().all(|b| self.deps_done(b))
+            }
             NodeKind::Branch(cases) => match self.chosen.get(&n) {
                 Some(&c) => self.deps_done(&cases[c as usize].value),
-                None => cases.iter().filter_map(|c| c.cond.as_ref()).all(|c| self.cond_deps_done(c)),
+                None => cases
+                    .iter()
+                    .filter_map(|c| c.cond.as_ref())
+                    .all(|c| self.cond_deps_done(c)),
             },
         }
     }
@@ -424,8 +557,19 @@ impl<'r, 'a> Graph<'r, 'a> {
             }
             match failed {
                 Some(f) => Err(f),
-                None if self.states.iter().all(|s| matches!(s, State::Done | State::Skipped)) => Ok(()),
-                None => Err(failure(&self.workflow.name, &self.prefix, 1, "the workflow graph could not make progress")),
+                None if self
+                    .states
+                    .iter()
+                    .all(|s| matches!(s, State::Done | State::Skipped)) =>
+                {
+                    Ok(())
+                }
+                None => Err(failure(
+                    &self.workflow.name,
+                    &self.prefix,
+                    1,
+                    "the workflow graph could not make progress",
+                )),
             }
         })
     }
@@ -449,7 +593,12 @@ impl<'r, 'a> Graph<'r, 'a> {
                 return Ok(());
             }
         }
-        Err(failure(&self.workflow.name, &self.node_id(n), 1, "no branch condition held and there is no else"))
+        Err(failure(
+            &self.workflow.name,
+            &self.node_id(n),
+            1,
+            "no branch condition held and there is no else",
+        ))
     }
 
     fn eval_cond(&self, cond: &Cond) -> Result<bool, RunFailure> {
@@ -472,7 +621,10 @@ impl<'r, 'a> Graph<'r, 'a> {
     fn prepare(&self, n: NodeId) -> Result<Work, RunFailure> {
         let id = self.node_id(n);
         let params = |target: Target| self.runner.target_sig(target).1.params.clone();
-        let args = |args: &[Option<Binding>], params: &[FieldSig], defaults: &dyn Fn(usize) -> Option<Value>, item: Option<&Value>| {
+        let args = |args: &[Option<Binding>],
+                    params: &[FieldSig],
+                    defaults: &dyn Fn(usize) -> Option<Value>,
+                    item: Option<&Value>| {
             args.iter()
                 .enumerate()
                 .map(|(i, b)| match b {
@@ -480,13 +632,22 @@ impl<'r, 'a> Graph<'r, 'a> {
                     None => Ok(defaults(i).unwrap_or(Value::None)),
                 })
                 .collect::<Result<Vec<_>, _>>()
-                .map(|vs| vs.into_iter().zip(params).map(|(v, p)| coerce(v, &p.ty)).collect::<Vec<_>>())
+                .map(|vs| {
+                    vs.into_iter()
+                        .zip(params)
+                        .map(|(v, p)| coerce(v, &p.ty))
+                        .collect::<Vec<_>>()
+                })
         };
         match &self.workflow.nodes[n as usize].kind {
             NodeKind::Call(target, bindings) => {
                 let defaults = |i: usize| self.default_of(*target, i);
                 let values = args(bindings, &params(*target), &defaults, None)?;
-                Ok(Work::Call { target: *target, id, inputs: values })
+                Ok(Work::Call {
+                    target: *target,
+                    id,
+                    inputs: values,
+                })
             }
             NodeKind::Map(f, over, bindings) => {
                 let items = match self.resolve(over, None)? {
@@ -496,8 +657,18 @@ impl<'r, 'a> Graph<'r, 'a> {
                 let target = Target::Task(*f);
                 let defaults = |i: usize| self.default_of(target, i);
                 let params = params(target);
-                let calls = items.iter().map(|item| args(bindings, &params, &defaults, Some(item))).collect::<Result<Vec<_>, _>>()?;
-                Ok(Work::Map { f: *f, id, calls, output: self.runner.node_outputs(&self.workflow.nodes[n as usize].kind) })
+                let calls = items
+                    .iter()
+                    .map(|item| args(bindings, &params, &defaults, Some(item)))
+                    .collect::<Result<Vec<_>, _>>()?;
+                Ok(Work::Map {
+                    f: *f,
+                    id,
+                    calls,
+                    output: self
+                        .runner
+                        .node_outputs(&self.workflow.nodes[n as usize].kind),
+                })
             }
             NodeKind::Branch(_) => unreachable!("branches are decided in place"),
         }
@@ -512,8 +683,14 @@ impl<'r, 'a> Graph<'r, 'a> {
     fn resolve(&self, binding: &Binding, item: Option<&Value>) -> Result<Value, RunFailure> {
         let fail = |m: String| failure(&self.workflow.name, &self.prefix, 1, m);
         Ok(match binding {
-            Binding::Input(i, path) => walk(self.inputs.get(*i as usize).cloned().unwrap_or(Value::None), path).map_err(fail)?,
-            Binding::Item(path) => walk(item.cloned().unwrap_or(Value::None), path).map_err(fail)?,
+            Binding::Input(i, path) => walk(
+                self.inputs.get(*i as usize).cloned().unwrap_or(Value::None),
+                path,
+            )
+            .map_err(fail)?,
+            Binding::Item(path) => {
+                walk(item.cloned().unwrap_or(Value::None), path).map_err(fail)?
+            }
             Binding::Output(n, k, path) => {
                 let node = &self.workflow.nodes[*n as usize];
                 if let NodeKind::Branch(cases) = &node.kind {
@@ -523,28 +700,71 @@ impl<'r, 'a> Graph<'r, 'a> {
                 }
                 let outputs = self.runner.node_outputs(&node.kind);
                 let dir = self.runner.store.node_dir(&self.node_id(*n));
-                let field = outputs.get(*k as usize).ok_or_else(|| fail(format!("node n{n} has no output {k}")))?;
-                let values = self.runner.read_map(&dir.join("outputs.json"), &dir, std::slice::from_ref(field)).map_err(fail)?;
+                let field = outputs
+                    .get(*k as usize)
+                    .ok_or_else(|| fail(format!("node n{n} has no output {k}")))?;
+                let values = self
+                    .runner
+                    .read_map(&dir.join("outputs.json"), &dir, std::slice::from_ref(field))
+                    .map_err(fail)?;
                 walk(values.into_iter().next().unwrap_or(Value::None), path).map_err(fail)?
             }
             Binding::Const(c) => const_value(c),
-            Binding::List(items) => Value::list(items.iter().map(|b| self.resolve(b, item)).collect::<Result<_, _>>()?),
+            Binding::List(items) => Value::list(
+                items
+                    .iter()
+                    .map(|b| self.resolve(b, item))
+                    .collect::<Result<_, _>>()?,
+            ),
             Binding::Dict(entries) => Value::Dict(Arc::new(
-                entries.iter().map(|(k, b)| Ok((k.clone(), self.resolve(b, item)?))).collect::<Result<_, RunFailure>>()?,
+                entries
+                    .iter()
+                    .map(|(k, b)| Ok((k.clone(), self.resolve(b, item)?)))
+                    .collect::<Result<_, RunFailure>>()?,
             )),
             Binding::Record(decl, fields) => {
                 let decls = &self.runner.program.decls;
-                let sigs = decls.fields(&crate::check::types::Type::Decl(*decl)).unwrap_or(&[]);
-                let values = fields.iter().map(|b| self.resolve(b, item)).collect::<Result<Vec<_>, _>>()?;
-                let fields = sigs.iter().zip(values).map(|(f, v)| (Arc::from(f.name.as_str()), coerce(v, &f.ty))).collect();
-                Value::Record(Arc::new(Record { type_name: decls.get(*decl).name.as_str().into(), fields }))
+                let sigs = decls
+                    .fields(&crate::check::types::Type::Decl(*decl))
+                    .unwrap_or(&[]);
+                let values = fields
+                    .iter()
+                    .map(|b| self.resolve(b, item))
+                    .collect::<Result<Vec<_>, _>>()?;
+                let fields = sigs
+                    .iter()
+                    .zip(values)
+                    .map(|(f, v)| (Arc::from(f.name.as_str()), coerce(v, &f.ty)))
+                    .collect();
+                Value::Record(Arc::new(Record {
+                    type_name: decls.get(*decl).name.as_str().into(),
+                    fields,
+                }))
             }
             Binding::NamedTuple(names, items) => {
-                let values = items.iter().map(|b| self.resolve(b, item)).collect::<Result<Vec<_>, _>>()?;
-                Value::Record(Arc::new(Record { type_name: "".into(), fields: names.iter().map(|n| Arc::from(n.as_str())).zip(values).collect() }))
+                let values = items
+                    .iter()
+                    .map(|b| self.resolve(b, item))
+                    .collect::<Result<Vec<_>, _>>()?;
+                Value::Record(Arc::new(Record {
+                    type_name: "".into(),
+                    fields: names
+                        .iter()
+                        .map(|n| Arc::from(n.as_str()))
+                        .zip(values)
+                        .collect(),
+                }))
             }
-            Binding::Tuple(items) => Value::Tuple(Arc::new(items.iter().map(|b| self.resolve(b, item)).collect::<Result<_, _>>()?)),
-            Binding::Enum(decl, variant) => Value::Enum(self.runner.program.decls.get(*decl).name.as_str().into(), variant.as_str().into()),
+            Binding::Tuple(items) => Value::Tuple(Arc::new(
+                items
+                    .iter()
+                    .map(|b| self.resolve(b, item))
+                    .collect::<Result<_, _>>()?,
+            )),
+            Binding::Enum(decl, variant) => Value::Enum(
+                self.runner.program.decls.get(*decl).name.as_str().into(),
+                variant.as_str().into(),
+            ),
             Binding::Fail(message, span) => {
                 return Err(RunFailure {
                     node: self.prefix.clone(),
@@ -559,15 +779,29 @@ impl<'r, 'a> Graph<'r, 'a> {
 
 /// Work for one node, done on a worker thread.
 enum Work {
-    Call { target: Target, id: String, inputs: Vec<Value> },
-    Map { f: FnId, id: String, calls: Vec<Vec<Value>>, output: Vec<FieldSig> },
+    Call {
+        target: Target,
+        id: String,
+        inputs: Vec<Value>,
+    },
+    Map {
+        f: FnId,
+        id: String,
+        calls: Vec<Vec<Value>>,
+        output: Vec<FieldSig>,
+    },
 }
 
 impl Work {
     fn run(self, runner: &Runner<'_>) -> NodeResult {
         match self {
             Work::Call { target, id, inputs } => runner.run_target(target, &id, inputs),
-            Work::Map { f, id, calls, output } => {
+            Work::Map {
+                f,
+                id,
+                calls,
+                output,
+            } => {
                 let started = now_seconds();
                 let name = runner.program.functions[f as usize].name.clone();
                 let jobs = runner.options.jobs.max(1);
@@ -585,7 +819,11 @@ impl Work {
                             if i >= calls.len() || error.lock().map_or(true, |e| e.is_some()) {
                                 return;
                             }
-                            if let Err(f) = runner.run_target(Target::Task(f), &format!("{id}/{i}"), calls[i].clone()) {
+                            if let Err(f) = runner.run_target(
+                                Target::Task(f),
+                                &format!("{id}/{i}"),
+                                calls[i].clone(),
+                            ) {
                                 if let Ok(mut e) = error.lock() {
                                     e.get_or_insert(f);
                                 }
@@ -596,22 +834,39 @@ impl Work {
                 if let Some(f) = error.into_inner().ok().flatten() {
                     return Err(f);
                 }
-                let sig_out = runner.sig(runner.program.functions[f as usize].decl).outputs.fields().to_vec();
+                let sig_out = runner
+                    .sig(runner.program.functions[f as usize].decl)
+                    .outputs
+                    .fields()
+                    .to_vec();
                 let mut values = Vec::with_capacity(calls.len());
                 for i in 0..calls.len() {
                     let dir = runner.store.node_dir(&format!("{id}/{i}"));
-                    let item = runner.read_map(&dir.join("outputs.json"), &dir, &sig_out[..sig_out.len().min(1)]).map_err(|e| failure(&name, &id, 1, e))?;
+                    let item = runner
+                        .read_map(
+                            &dir.join("outputs.json"),
+                            &dir,
+                            &sig_out[..sig_out.len().min(1)],
+                        )
+                        .map_err(|e| failure(&name, &id, 1, e))?;
                     values.push(item.into_iter().next().unwrap_or(Value::None));
                 }
                 let dir = runner.store.node_dir(&id);
                 let list = Value::list(values);
                 let entries = [(output[0].name.as_str(), list, &output[0].ty, None)];
-                let written = runner.write_map(&dir.join("outputs.json"), &dir, &entries).map_err(|e| failure(&name, &id, 1, e));
+                let written = runner
+                    .write_map(&dir.join("outputs.json"), &dir, &entries)
+                    .map_err(|e| failure(&name, &id, 1, e));
                 runner.record(NodeRecord {
                     id: id.clone(),
                     name,
                     kind: "map".into(),
-                    status: if written.is_ok() { "succeeded" } else { "failed" }.into(),
+                    status: if written.is_ok() {
+                        "succeeded"
+                    } else {
+                        "failed"
+                    }
+                    .into(),
                     attempts: 1,
                     started,
                     ended: now_seconds(),
@@ -633,44 +888,81 @@ pub fn default_input(program: &Program, target: Target, i: usize) -> Option<Valu
             let expr = program.functions[f as usize].defaults.get(i)?.as_ref()?;
             eval_constant(program, expr)
         }
-        Target::Workflow(w) => const_binding(program, program.workflows[w as usize].defaults.get(i)?.as_ref()?),
+        Target::Workflow(w) => const_binding(
+            program,
+            program.workflows[w as usize].defaults.get(i)?.as_ref()?,
+        ),
     }
 }
 
 /// The default value of field `field` of struct or class `decl`, if it has one.
-pub fn record_default(program: &Program, decl: crate::check::types::DeclId, field: &str) -> Option<Value> {
+pub fn record_default(
+    program: &Program,
+    decl: crate::check::types::DeclId,
+    field: &str,
+) -> Option<Value> {
     let (_, defaults) = program.record_defaults.iter().find(|(d, _)| *d == decl)?;
-    let i = program.decls.fields(&Type::Decl(decl))?.iter().position(|f| f.name == field)?;
+    let i = program
+        .decls
+        .fields(&Type::Decl(decl))?
+        .iter()
+        .position(|f| f.name == field)?;
     eval_constant(program, defaults.get(i)?.as_ref()?)
 }
 
 fn eval_constant(program: &Program, expr: &Expr) -> Option<Value> {
-    let ctx = builtins::Context { scratch_dir: std::env::temp_dir() };
+    let ctx = builtins::Context {
+        scratch_dir: std::env::temp_dir(),
+    };
     Evaluator::new(program, None, ctx).eval_default(expr).ok()
 }
 
 /// The value of a binding made only of constants (a workflow input's default).
 fn const_binding(program: &Program, binding: &Binding) -> Option<Value> {
-    let all = |items: &[Binding]| items.iter().map(|b| const_binding(program, b)).collect::<Option<Vec<_>>>();
+    let all = |items: &[Binding]| {
+        items
+            .iter()
+            .map(|b| const_binding(program, b))
+            .collect::<Option<Vec<_>>>()
+    };
     Some(match binding {
         Binding::Const(c) => const_value(c),
         Binding::List(items) => Value::list(all(items)?),
         Binding::Tuple(items) => Value::Tuple(Arc::new(all(items)?)),
-        Binding::Dict(entries) => {
-            Value::Dict(Arc::new(entries.iter().map(|(k, b)| Some((k.clone(), const_binding(program, b)?))).collect::<Option<_>>()?))
-        }
+        Binding::Dict(entries) => Value::Dict(Arc::new(
+            entries
+                .iter()
+                .map(|(k, b)| Some((k.clone(), const_binding(program, b)?)))
+                .collect::<Option<_>>()?,
+        )),
         Binding::Record(decl, items) => {
             let fields = program.decls.fields(&Type::Decl(*decl))?;
             let values = all(items)?;
-            let fields = fields.iter().zip(values).map(|(f, v)| (Arc::from(f.name.as_str()), coerce(v, &f.ty))).collect();
-            Value::Record(Arc::new(Record { type_name: program.decls.get(*decl).name.as_str().into(), fields }))
+            let fields = fields
+                .iter()
+                .zip(values)
+                .map(|(f, v)| (Arc::from(f.name.as_str()), coerce(v, &f.ty)))
+                .collect();
+            Value::Record(Arc::new(Record {
+                type_name: program.decls.get(*decl).name.as_str().into(),
+                fields,
+            }))
         }
         Binding::NamedTuple(names, items) => Value::Record(Arc::new(Record {
             type_name: "".into(),
-            fields: names.iter().map(|n| Arc::from(n.as_str())).zip(all(items)?).collect(),
+            fields: names
+                .iter()
+                .map(|n| Arc::from(n.as_str()))
+                .zip(all(items)?)
+                .collect(),
         })),
-        Binding::Enum(decl, variant) => Value::Enum(program.decls.get(*decl).name.as_str().into(), variant.as_str().into()),
-        Binding::Input(..) | Binding::Output(..) | Binding::Item(_) | Binding::Fail(..) => return None,
+        Binding::Enum(decl, variant) => Value::Enum(
+            program.decls.get(*decl).name.as_str().into(),
+            variant.as_str().into(),
+        ),
+        Binding::Input(..) | Binding::Output(..) | Binding::Item(_) | Binding::Fail(..) => {
+            return None
+        }
     })
 }
 
@@ -678,9 +970,10 @@ fn const_binding(program: &Program, binding: &Binding) -> Option<Value> {
 fn collect_deps(binding: &Binding, out: &mut Vec<NodeId>) {
     match binding {
         Binding::Output(n, _, _) => out.push(*n),
-        Binding::List(items) | Binding::Record(_, items) | Binding::NamedTuple(_, items) | Binding::Tuple(items) => {
-            items.iter().for_each(|b| collect_deps(b, out))
-        }
+        Binding::List(items)
+        | Binding::Record(_, items)
+        | Binding::NamedTuple(_, items)
+        | Binding::Tuple(items) => items.iter().for_each(|b| collect_deps(b, out)),
         Binding::Dict(entries) => entries.iter().for_each(|(_, b)| collect_deps(b, out)),
         _ => {}
     }
@@ -690,16 +983,32 @@ fn collect_deps(binding: &Binding, out: &mut Vec<NodeId>) {
 fn walk(mut value: Value, path: &[Access]) -> Result<Value, String> {
     for step in path {
         value = match (step, &value) {
-            (Access::Field(f), Value::Record(_)) => value.field(f).cloned().ok_or_else(|| format!("no field `{f}`"))?,
+            (Access::Field(f), Value::Record(_)) => value
+                .field(f)
+                .cloned()
+                .ok_or_else(|| format!("no field `{f}`"))?,
             (Access::Index(i), Value::List(items) | Value::Tuple(items)) => {
                 let j = if *i < 0 { *i + items.len() as i64 } else { *i };
-                usize::try_from(j).ok().and_then(|j| items.get(j).cloned()).ok_or_else(|| format!("index {i} out of range for length {}", items.len()))?
+                usize::try_from(j)
+                    .ok()
+                    .and_then(|j| items.get(j).cloned())
+                    .ok_or_else(|| format!("index {i} out of range for length {}", items.len()))?
             }
-            (Access::Index(i), Value::Record(r)) => {
-                usize::try_from(*i).ok().and_then(|j| r.fields.get(j)).map(|(_, v)| v.clone()).ok_or_else(|| format!("no item {i}"))?
+            (Access::Index(i), Value::Record(r)) => usize::try_from(*i)
+                .ok()
+                .and_then(|j| r.fields.get(j))
+                .map(|(_, v)| v.clone())
+                .ok_or_else(|| format!("no item {i}"))?,
+            (Access::Key(k), Value::Dict(map)) => map
+                .get(k)
+                .cloned()
+                .ok_or_else(|| format!("key \"{k}\" not found"))?,
+            (step, v) => {
+                return Err(format!(
+                    "cannot apply {step:?} to {}",
+                    super::eval::kind_of(v)
+                ))
             }
-            (Access::Key(k), Value::Dict(map)) => map.get(k).cloned().ok_or_else(|| format!("key \"{k}\" not found"))?,
-            (step, v) => return Err(format!("cannot apply {step:?} to {}", super::eval::kind_of(v))),
         };
     }
     Ok(value)

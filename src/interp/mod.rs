@@ -35,12 +35,20 @@ pub struct RuntimeError {
 impl RuntimeError {
     /// An error at `span`.
     pub fn at(span: Span, message: impl Into<String>) -> Self {
-        RuntimeError { message: message.into(), span: Some(span), kind: ErrorKind::Error }
+        RuntimeError {
+            message: message.into(),
+            span: Some(span),
+            kind: ErrorKind::Error,
+        }
     }
 
     /// An error with no source position (store and serialization problems).
     pub fn plain(message: impl Into<String>) -> Self {
-        RuntimeError { message: message.into(), span: None, kind: ErrorKind::Error }
+        RuntimeError {
+            message: message.into(),
+            span: None,
+            kind: ErrorKind::Error,
+        }
     }
 
     /// Marks it as raised by `fail`.

@@ -17,7 +17,8 @@ pub fn binary(op: BinOp, a: &Value, b: &Value) -> Result<Value, String> {
         BinOp::Eq => Bool(equal(a, b)),
         BinOp::Ne => Bool(!equal(a, b)),
         BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge => {
-            let ord = compare(a, b).ok_or_else(|| format!("cannot compare {} with {}", kind_of(a), kind_of(b)))?;
+            let ord = compare(a, b)
+                .ok_or_else(|| format!("cannot compare {} with {}", kind_of(a), kind_of(b)))?;
             Bool(match op {
                 BinOp::Lt => ord == Ordering::Less,
                 BinOp::Le => ord != Ordering::Greater,
@@ -29,7 +30,12 @@ pub fn binary(op: BinOp, a: &Value, b: &Value) -> Result<Value, String> {
             List(items) => items.iter().any(|x| equal(a, x)),
             Str(s) => matches!(a, Str(sub) if s.contains(&**sub)),
             Dict(map) => matches!(a, Str(k) if map.contains_key(&**k)),
-            _ => return Err(format!("`in` needs a list, dict or str, not {}", kind_of(b))),
+            _ => {
+                return Err(format!(
+                    "`in` needs a list, dict or str, not {}",
+                    kind_of(b)
+                ))
+            }
         }),
         _ => match (a, b) {
             (Int(x), Int(y)) => match op {
@@ -41,7 +47,10 @@ pub fn binary(op: BinOp, a: &Value, b: &Value) -> Result<Value, String> {
                 BinOp::FloorDiv | BinOp::Mod if *y == 0 => return Err("division by zero".into()),
                 BinOp::FloorDiv => Int(python_floor_div(*x, *y).ok_or_else(overflow)?),
                 BinOp::Mod => Int(python_mod_int(*x, *y).ok_or_else(overflow)?),
-                BinOp::Pow if *y >= 0 => Int(u32::try_from(*y).ok().and_then(|e| x.checked_pow(e)).ok_or_else(overflow)?),
+                BinOp::Pow if *y >= 0 => Int(u32::try_from(*y)
+                    .ok()
+                    .and_then(|e| x.checked_pow(e))
+                    .ok_or_else(overflow)?),
                 BinOp::Pow => Float((*x as f64).powf(*y as f64)),
                 _ => unreachable!("arithmetic operators only"),
             },
@@ -51,7 +60,9 @@ pub fn binary(op: BinOp, a: &Value, b: &Value) -> Result<Value, String> {
                     BinOp::Add => Float(x + y),
                     BinOp::Sub => Float(x - y),
                     BinOp::Mul => Float(x * y),
-                    BinOp::Div | BinOp::FloorDiv | BinOp::Mod if y == 0.0 => return Err("division by zero".into()),
+                    BinOp::Div | BinOp::FloorDiv | BinOp::Mod if y == 0.0 => {
+                        return Err("division by zero".into())
+                    }
                     BinOp::Div => Float(x / y),
                     BinOp::FloorDiv => Float((x / y).floor()),
                     BinOp::Mod => Float(x - y * (x / y).floor()),
@@ -66,18 +77,39 @@ pub fn binary(op: BinOp, a: &Value, b: &Value) -> Result<Value, String> {
                 items.extend(y.iter().cloned());
                 List(Arc::new(items))
             }
-            (Duration(x), Duration(y)) if op == BinOp::Add => Duration(x.checked_add(*y).ok_or_else(overflow)?),
-            (Duration(x), Duration(y)) if op == BinOp::Sub => Duration(x.checked_sub(*y).ok_or_else(overflow)?),
+            (Duration(x), Duration(y)) if op == BinOp::Add => {
+                Duration(x.checked_add(*y).ok_or_else(overflow)?)
+            }
+            (Duration(x), Duration(y)) if op == BinOp::Sub => {
+                Duration(x.checked_sub(*y).ok_or_else(overflow)?)
+            }
             (Datetime(t), Duration(d)) | (Duration(d), Datetime(t)) if op == BinOp::Add => {
                 Datetime(t.checked_add(*d).ok_or_else(overflow)?)
             }
-            (Datetime(t), Duration(d)) if op == BinOp::Sub => Datetime(t.checked_sub(*d).ok_or_else(overflow)?),
-            (Datetime(x), Datetime(y)) if op == BinOp::Sub => Duration(x.checked_sub(*y).ok_or_else(overflow)?),
-            (Duration(d), Int(_) | Float(_)) | (Int(_) | Float(_), Duration(d)) if op == BinOp::Mul => {
-                let k = if let Duration(_) = a { number(b) } else { number(a) };
+            (Datetime(t), Duration(d)) if op == BinOp::Sub => {
+                Datetime(t.checked_sub(*d).ok_or_else(overflow)?)
+            }
+            (Datetime(x), Datetime(y)) if op == BinOp::Sub => {
+                Duration(x.checked_sub(*y).ok_or_else(overflow)?)
+            }
+            (Duration(d), Int(_) | Float(_)) | (Int(_) | Float(_), Duration(d))
+                if op == BinOp::Mul =>
+            {
+                let k = if let Duration(_) = a {
+                    number(b)
+                } else {
+                    number(a)
+                };
                 Duration((*d as f64 * k).round() as i64)
             }
-            _ => return Err(format!("`{}` cannot combine {} and {}", op.symbol(), kind_of(a), kind_of(b))),
+            _ => {
+                return Err(format!(
+                    "`{}` cannot combine {} and {}",
+                    op.symbol(),
+                    kind_of(a),
+                    kind_of(b)
+                ))
+            }
         },
     })
 }
@@ -85,13 +117,21 @@ pub fn binary(op: BinOp, a: &Value, b: &Value) -> Result<Value, String> {
 /// Python's `//` on ints: rounds toward negative infinity.
 fn python_floor_div(x: i64, y: i64) -> Option<i64> {
     let q = x.checked_div(y)?;
-    Some(if x % y != 0 && ((x < 0) != (y < 0)) { q - 1 } else { q })
+    Some(if x % y != 0 && ((x < 0) != (y < 0)) {
+        q - 1
+    } else {
+        q
+    })
 }
 
 /// Python's `%` on ints: the result has the divisor's sign.
 fn python_mod_int(x: i64, y: i64) -> Option<i64> {
     let r = x.checked_rem(y)?;
-    Some(if r != 0 && ((r < 0) != (y < 0)) { r + y } else { r })
+    Some(if r != 0 && ((r < 0) != (y < 0)) {
+        r + y
+    } else {
+        r
+    })
 }
 
 fn number(v: &Value) -> f64 {
@@ -105,15 +145,22 @@ fn number(v: &Value) -> f64 {
 /// Equality, with ints equal to the floats of the same value.
 pub fn equal(a: &Value, b: &Value) -> bool {
     match (a, b) {
-        (Value::Int(_), Value::Float(_)) | (Value::Float(_), Value::Int(_)) => number(a) == number(b),
+        (Value::Int(_), Value::Float(_)) | (Value::Float(_), Value::Int(_)) => {
+            number(a) == number(b)
+        }
         (Value::List(x), Value::List(y)) | (Value::Tuple(x), Value::Tuple(y)) => {
             x.len() == y.len() && x.iter().zip(y.iter()).all(|(p, q)| equal(p, q))
         }
-        (Value::Dict(x), Value::Dict(y)) => x.len() == y.len() && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| equal(v, w))),
+        (Value::Dict(x), Value::Dict(y)) => {
+            x.len() == y.len() && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| equal(v, w)))
+        }
         (Value::Record(x), Value::Record(y)) => {
             x.type_name == y.type_name
                 && x.fields.len() == y.fields.len()
-                && x.fields.iter().zip(&y.fields).all(|((n, p), (m, q))| n == m && equal(p, q))
+                && x.fields
+                    .iter()
+                    .zip(&y.fields)
+                    .all(|((n, p), (m, q))| n == m && equal(p, q))
         }
         _ => a == b,
     }
@@ -123,10 +170,14 @@ pub fn equal(a: &Value, b: &Value) -> bool {
 pub fn compare(a: &Value, b: &Value) -> Option<Ordering> {
     match (a, b) {
         (Value::Int(x), Value::Int(y)) => Some(x.cmp(y)),
-        (Value::Int(_) | Value::Float(_), Value::Int(_) | Value::Float(_)) => number(a).partial_cmp(&number(b)),
+        (Value::Int(_) | Value::Float(_), Value::Int(_) | Value::Float(_)) => {
+            number(a).partial_cmp(&number(b))
+        }
         (Value::Str(x), Value::Str(y)) => Some(x.cmp(y)),
         (Value::Bool(x), Value::Bool(y)) => Some(x.cmp(y)),
-        (Value::Datetime(x), Value::Datetime(y)) | (Value::Duration(x), Value::Duration(y)) => Some(x.cmp(y)),
+        (Value::Datetime(x), Value::Datetime(y)) | (Value::Duration(x), Value::Duration(y)) => {
+            Some(x.cmp(y))
+        }
         (Value::List(x), Value::List(y)) | (Value::Tuple(x), Value::Tuple(y)) => {
             for (p, q) in x.iter().zip(y.iter()) {
                 match compare(p, q)? {

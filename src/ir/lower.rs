@@ -605,6 +605,11 @@ impl GraphLowerer<'_, '_> {
         match &e.kind {
             A::Int(n) => Binding::Const(Const::Int(*n)),
             A::Float(x) => Binding::Const(Const::Float(*x)),
+            A::Unary(UnaryOp::Neg, inner) => match inner.kind {
+                A::Int(n) => Binding::Const(Const::Int(-n)),
+                A::Float(x) => Binding::Const(Const::Float(-x)),
+                _ => Binding::Const(Const::None),
+            },
             A::Bool(b) => Binding::Const(Const::Bool(*b)),
             A::Duration(ms) => Binding::Const(Const::Duration(ms.saturating_mul(1000))),
             A::Str(parts) => Binding::Const(Const::Str(plain_text(parts))),
