@@ -127,7 +127,19 @@ pub fn run(args: Args) -> i32 {
     let jobs = parsed
         .jobs
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
-    let result = executor::run(&program, target, inputs, &store, &Options { jobs });
+    let progress = Progress::new();
+    let on_node = |record: &flytec::store::NodeRecord| progress.node_ended(record);
+    let result = executor::run(
+        &program,
+        target,
+        inputs,
+        &store,
+        &Options {
+            jobs,
+            on_node: Some(&on_node),
+        },
+    );
+    progress.finish();
     let code = match result {
         Ok(outcome) => {
             let doc = if parsed.literals {
@@ -151,6 +163,52 @@ pub fn run(args: Args) -> i32 {
     };
     eprintln!("run directory: {}", store.run_dir.display());
     code
+}
+
+/// A spinner with a count of finished nodes on stderr, shown only when stderr is a terminal
+/// and only once the run has taken more than a second.
+struct Progress {
+    bar: indicatif::ProgressBar,
+    started: std::time::Instant,
+    terminal: bool,
+}
+
+impl Progress {
+    fn new() -> Self {
+        let bar =
+            indicatif::ProgressBar::with_draw_target(None, indicatif::ProgressDrawTarget::hidden());
+        bar.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{spinner} {elapsed} {pos} nodes done, last: {msg}",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+        );
+        let terminal = std::io::IsTerminal::is_terminal(&std::io::stderr());
+        Progress {
+            bar,
+            started: std::time::Instant::now(),
+            terminal,
+        }
+    }
+
+    fn node_ended(&self, record: &flytec::store::NodeRecord) {
+        if self.terminal
+            && self.bar.is_hidden()
+            && self.started.elapsed() > std::time::Duration::from_secs(1)
+        {
+            self.bar
+                .set_draw_target(indicatif::ProgressDrawTarget::stderr());
+            self.bar
+                .enable_steady_tick(std::time::Duration::from_millis(120));
+        }
+        self.bar.inc(1);
+        self.bar
+            .set_message(format!("{} ({})", record.name, record.status));
+    }
+
+    fn finish(&self) {
+        self.bar.finish_and_clear();
+    }
 }
 
 fn usage(message: &str) -> i32 {

@@ -21,10 +21,11 @@ use crate::store::{cache_key, now_seconds, NodeRecord, RunRecord, Store};
 use crate::value::{Record, Value};
 
 /// How to run.
-#[derive(Clone, Debug)]
-pub struct Options {
+pub struct Options<'o> {
     /// How many nodes (and map items) run at once.
     pub jobs: usize,
+    /// Told about every node that ends (progress reporting).
+    pub on_node: Option<&'o (dyn Fn(&NodeRecord) + Send + Sync + 'o)>,
 }
 
 /// Why a run failed: the node, its task, the attempt, and the error.
@@ -113,7 +114,7 @@ fn failure(task: &str, node: &str, attempt: u32, message: impl Into<String>) -> 
 struct Runner<'a> {
     program: &'a Program,
     store: &'a Store,
-    options: &'a Options,
+    options: &'a Options<'a>,
     records: Mutex<Vec<NodeRecord>>,
 }
 
@@ -139,6 +140,9 @@ impl<'a> Runner<'a> {
     }
 
     fn record(&self, record: NodeRecord) {
+        if let Some(on_node) = self.options.on_node {
+            on_node(&record);
+        }
         if let Ok(mut records) = self.records.lock() {
             records.push(record);
         }
