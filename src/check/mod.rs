@@ -8,6 +8,7 @@ pub mod annotations;
 pub mod body;
 pub mod calls;
 pub mod collect;
+pub mod expr;
 pub mod load;
 pub mod lower;
 pub mod suggest;

@@ -5,6 +5,12 @@
 //! the arguments. Wherever a float is expected an `Int` is accepted too (a `list[float]` may
 //! hold ints widened by the checker). Failures are `Err` with a message for people; the
 //! interpreter adds the task name and the source position. Nothing here panics on any input.
+//!
+//! Choices the prelude leaves open: `sorted` puts NaN after every other number (and fails on
+//! items of different kinds); `min`/`max` follow Python (the first item no later item beats, so
+//! a NaN wins only when it comes first); `int("…")` takes ASCII digits without `_`; `read_text`
+//! reads a plain path (relative to the working directory) or a `file://` URI. Limits keep a
+//! typo from exhausting memory: [`MAX_RANGE_LEN`], [`MAX_FORMAT_DIGITS`], [`MAX_TEXT_BYTES`].
 
 use std::cell::RefCell;
 use std::cmp::Ordering;
@@ -171,7 +177,7 @@ pub fn call(name: &str, args: &[Value], ctx: &Context) -> Result<Value, String> 
         ("write_text", [V::Str(text)]) => write_text(text, ctx),
 
         _ if is_builtin(name) => Err(format!(
-            "{name}: no version of it takes ({})",
+            "{name} does not take ({})",
             args.iter().map(kind).collect::<Vec<_>>().join(", ")
         )),
         _ => Err(format!("`{name}` is not a built-in function")),

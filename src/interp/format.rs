@@ -297,7 +297,8 @@ fn rounds_up(kept: &[u8], rest: &[u8]) -> bool {
             if rest.iter().skip(1).any(|&d| d != b'0') {
                 true
             } else {
-                kept.last().is_some_and(|&d| (d - b'0') % 2 == 1)
+                // ASCII digits have the parity of their value (`b'0'` is even).
+                kept.last().is_some_and(|&d| d % 2 == 1)
             }
         }
     }

@@ -6,6 +6,7 @@ pub mod builtins;
 pub mod eval;
 pub mod executor;
 pub mod format;
+pub mod graph;
 pub mod ops;
 
 use crate::source::Span;

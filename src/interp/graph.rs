@@ -1,0 +1,542 @@
+//! One run of a workflow graph: decides which nodes are ready (their inputs done, their branch
+//! case taken), runs up to `jobs` of them at once on scoped threads, decides branches, and
+//! resolves bindings — reading every node output back from the store.
+//!
+//! Consumes a workflow of the IR and its input values; produces its outputs through the store.
+
+use std::collections::HashMap;
+use std::sync::{mpsc, Arc, Mutex};
+
+use super::eval::{coerce, const_value};
+use super::executor::{default_input, failure, NodeResult, RunFailure, Runner};
+use super::{ops, RuntimeError};
+use crate::check::types::FieldSig;
+use crate::ir::*;
+use crate::store::{now_seconds, NodeRecord};
+use crate::value::{Record, Value};
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum State {
+    Pending,
+    Running,
+    Done,
+    Skipped,
+}
+
+/// One run of a workflow's graph.
+pub(super) struct Graph<'r, 'a> {
+    runner: &'r Runner<'a>,
+    workflow: &'a Workflow,
+    prefix: String,
+    inputs: Vec<Value>,
+    states: Vec<State>,
+    chosen: HashMap<NodeId, u32>,
+}
+
+impl<'r, 'a> Graph<'r, 'a> {
+    pub(super) fn new(
+        runner: &'r Runner<'a>,
+        workflow: &'a Workflow,
+        prefix: &str,
+        inputs: Vec<Value>,
+    ) -> Self {
+        let states = vec![State::Pending; workflow.nodes.len()];
+        Graph {
+            runner,
+            workflow,
+            prefix: prefix.to_string(),
+            inputs,
+            states,
+            chosen: HashMap::new(),
+        }
+    }
+
+    fn node_id(&self, n: NodeId) -> String {
+        format!("{}/n{n}", self.prefix)
+    }
+
+    /// Whether node `n` lies in a branch case that was not taken (or not yet decided).
+    fn gate(&self, n: NodeId) -> Option<bool> {
+        match self.workflow.nodes[n as usize].within {
+            None => Some(true),
+            Some((b, case)) => match (self.states[b as usize], self.chosen.get(&b)) {
+                (State::Skipped, _) => Some(false),
+                (_, Some(&c)) => Some(c == case && self.gate(b)?),
+                _ => None,
+            },
+        }
+    }
+
+    fn deps_done(&self, binding: &Binding) -> bool {
+        let mut deps = Vec::new();
+        collect_deps(binding, &mut deps);
+        deps.iter().all(|&d| self.states[d as usize] == State::Done)
+    }
+
+    fn ready(&self, n: NodeId) -> bool {
+        match &self.workflow.nodes[n as usize].kind {
+            NodeKind::Call(_, args) => args.iter().flatten().all(|b| self.deps_done(b)),
+            NodeKind::Map(_, over, args) => {
+                self.deps_done(over) && args.iter().flatten().all(|b| self.deps_done(b))
+            }
+            NodeKind::Branch(cases) => match self.chosen.get(&n) {
+                Some(&c) => self.deps_done(&cases[c as usize].value),
+                None => cases
+                    .iter()
+                    .filter_map(|c| c.cond.as_ref())
+                    .all(|c| self.cond_deps_done(c)),
+            },
+        }
+    }
+
+    fn cond_deps_done(&self, cond: &Cond) -> bool {
+        match cond {
+            Cond::Compare(_, a, b) => self.deps_done(a) && self.deps_done(b),
+            Cond::And(a, b) | Cond::Or(a, b) => self.cond_deps_done(a) && self.cond_deps_done(b),
+            Cond::Not(a) => self.cond_deps_done(a),
+        }
+    }
+
+    /// Runs every node, `jobs` at a time, until all are done or one fails.
+    pub(super) fn run(&mut self) -> Result<(), RunFailure> {
+        let jobs = self.runner.options.jobs.max(1);
+        let runner = self.runner;
+        std::thread::scope(|scope| {
+            let (tx, rx) = mpsc::channel::<(NodeId, NodeResult)>();
+            let mut running = 0usize;
+            let mut failed: Option<RunFailure> = None;
+            loop {
+                let mut progressed = false;
+                for n in 0..self.states.len() as NodeId {
+                    if self.states[n as usize] != State::Pending {
+                        continue;
+                    }
+                    match self.gate(n) {
+                        Some(false) => {
+                            self.states[n as usize] = State::Skipped;
+                            progressed = true;
+                            continue;
+                        }
+                        None => continue,
+                        Some(true) => {}
+                    }
+                    if failed.is_some() || !self.ready(n) {
+                        continue;
+                    }
+                    if let NodeKind::Branch(cases) = &self.workflow.nodes[n as usize].kind {
+                        progressed = true;
+                        if let Err(f) = self.step_branch(n, cases) {
+                            failed.get_or_insert(f);
+                        }
+                        continue;
+                    }
+                    if running >= jobs {
+                        continue;
+                    }
+                    let work = match self.prepare(n) {
+                        Ok(work) => work,
+                        Err(f) => {
+                            failed.get_or_insert(f);
+                            continue;
+                        }
+                    };
+                    self.states[n as usize] = State::Running;
+                    running += 1;
+                    progressed = true;
+                    let tx = tx.clone();
+                    scope.spawn(move || {
+                        let result = work.run(runner);
+                        let _ = tx.send((n, result));
+                    });
+                }
+                if running == 0 && (failed.is_some() || !progressed) {
+                    break;
+                }
+                if running > 0 && !progressed {
+                    let Ok((n, result)) = rx.recv() else { break };
+                    running -= 1;
+                    match result {
+                        Ok(()) => self.states[n as usize] = State::Done,
+                        Err(f) => {
+                            failed.get_or_insert(f);
+                        }
+                    }
+                }
+            }
+            match failed {
+                Some(f) => Err(f),
+                None if self
+                    .states
+                    .iter()
+                    .all(|s| matches!(s, State::Done | State::Skipped)) =>
+                {
+                    Ok(())
+                }
+                None => Err(failure(
+                    &self.workflow.name,
+                    &self.prefix,
+                    1,
+                    "the workflow graph could not make progress",
+                )),
+            }
+        })
+    }
+
+    /// Decides a branch, or completes it once the chosen case's value is ready.
+    fn step_branch(&mut self, n: NodeId, cases: &[Case]) -> Result<(), RunFailure> {
+        if self.chosen.contains_key(&n) {
+            self.states[n as usize] = State::Done;
+            return Ok(());
+        }
+        for (i, case) in cases.iter().enumerate() {
+            let holds = match &case.cond {
+                None => true,
+                Some(cond) => self.eval_cond(cond)?,
+            };
+            if holds {
+                self.chosen.insert(n, i as u32);
+                if self.deps_done(&case.value) {
+                    self.states[n as usize] = State::Done;
+                }
+                return Ok(());
+            }
+        }
+        Err(failure(
+            &self.workflow.name,
+            &self.node_id(n),
+            1,
+            "no branch condition held and there is no else",
+        ))
+    }
+
+    fn eval_cond(&self, cond: &Cond) -> Result<bool, RunFailure> {
+        Ok(match cond {
+            Cond::Compare(op, a, b) => {
+                let (a, b) = (self.resolve(a, None)?, self.resolve(b, None)?);
+                match ops::binary(*op, &a, &b) {
+                    Ok(Value::Bool(x)) => x,
+                    Ok(_) => false,
+                    Err(e) => return Err(failure(&self.workflow.name, &self.prefix, 1, e)),
+                }
+            }
+            Cond::And(a, b) => self.eval_cond(a)? && self.eval_cond(b)?,
+            Cond::Or(a, b) => self.eval_cond(a)? || self.eval_cond(b)?,
+            Cond::Not(a) => !self.eval_cond(a)?,
+        })
+    }
+
+    /// Resolves the inputs of node `n` into work a thread can do.
+    fn prepare(&self, n: NodeId) -> Result<Work, RunFailure> {
+        let id = self.node_id(n);
+        let params = |target: Target| self.runner.target_sig(target).1.params.clone();
+        let args = |args: &[Option<Binding>],
+                    params: &[FieldSig],
+                    defaults: &dyn Fn(usize) -> Option<Value>,
+                    item: Option<&Value>| {
+            args.iter()
+                .enumerate()
+                .map(|(i, b)| match b {
+                    Some(b) => self.resolve(b, item),
+                    None => Ok(defaults(i).unwrap_or(Value::None)),
+                })
+                .collect::<Result<Vec<_>, _>>()
+                .map(|vs| {
+                    vs.into_iter()
+                        .zip(params)
+                        .map(|(v, p)| coerce(v, &p.ty))
+                        .collect::<Vec<_>>()
+                })
+        };
+        match &self.workflow.nodes[n as usize].kind {
+            NodeKind::Call(target, bindings) => {
+                let defaults = |i: usize| self.default_of(*target, i);
+                let values = args(bindings, &params(*target), &defaults, None)?;
+                Ok(Work::Call {
+                    target: *target,
+                    id,
+                    inputs: values,
+                })
+            }
+            NodeKind::Map(f, over, bindings) => {
+                let items = match self.resolve(over, None)? {
+                    Value::List(items) => items,
+                    _ => Arc::new(Vec::new()),
+                };
+                let target = Target::Task(*f);
+                let defaults = |i: usize| self.default_of(target, i);
+                let params = params(target);
+                let calls = items
+                    .iter()
+                    .map(|item| args(bindings, &params, &defaults, Some(item)))
+                    .collect::<Result<Vec<_>, _>>()?;
+                Ok(Work::Map {
+                    f: *f,
+                    id,
+                    calls,
+                    output: self
+                        .runner
+                        .node_outputs(&self.workflow.nodes[n as usize].kind),
+                })
+            }
+            NodeKind::Branch(_) => unreachable!("branches are decided in place"),
+        }
+    }
+
+    /// The default value of parameter `i` of a call target.
+    fn default_of(&self, target: Target, i: usize) -> Option<Value> {
+        default_input(self.runner.program, target, i)
+    }
+
+    /// The value of a binding, reading node outputs back from the store.
+    pub(super) fn resolve(
+        &self,
+        binding: &Binding,
+        item: Option<&Value>,
+    ) -> Result<Value, RunFailure> {
+        let fail = |m: String| failure(&self.workflow.name, &self.prefix, 1, m);
+        Ok(match binding {
+            Binding::Input(i, path) => walk(
+                self.inputs.get(*i as usize).cloned().unwrap_or(Value::None),
+                path,
+            )
+            .map_err(fail)?,
+            Binding::Item(path) => {
+                walk(item.cloned().unwrap_or(Value::None), path).map_err(fail)?
+            }
+            Binding::Output(n, k, path) => {
+                let node = &self.workflow.nodes[*n as usize];
+                if let NodeKind::Branch(cases) = &node.kind {
+                    let chosen = self.chosen.get(n).copied().unwrap_or(0);
+                    let value = self.resolve(&cases[chosen as usize].value, item)?;
+                    return walk(value, path).map_err(fail);
+                }
+                let outputs = self.runner.node_outputs(&node.kind);
+                let dir = self.runner.store.node_dir(&self.node_id(*n));
+                let field = outputs
+                    .get(*k as usize)
+                    .ok_or_else(|| fail(format!("node n{n} has no output {k}")))?;
+                let values = self
+                    .runner
+                    .read_map(&dir.join("outputs.json"), &dir, std::slice::from_ref(field))
+                    .map_err(fail)?;
+                walk(values.into_iter().next().unwrap_or(Value::None), path).map_err(fail)?
+            }
+            Binding::Const(c) => const_value(c),
+            Binding::List(items) => Value::list(
+                items
+                    .iter()
+                    .map(|b| self.resolve(b, item))
+                    .collect::<Result<_, _>>()?,
+            ),
+            Binding::Dict(entries) => Value::Dict(Arc::new(
+                entries
+                    .iter()
+                    .map(|(k, b)| Ok((k.clone(), self.resolve(b, item)?)))
+                    .collect::<Result<_, RunFailure>>()?,
+            )),
+            Binding::Record(decl, fields) => {
+                let decls = &self.runner.program.decls;
+                let sigs = decls
+                    .fields(&crate::check::types::Type::Decl(*decl))
+                    .unwrap_or(&[]);
+                let values = fields
+                    .iter()
+                    .map(|b| self.resolve(b, item))
+                    .collect::<Result<Vec<_>, _>>()?;
+                let fields = sigs
+                    .iter()
+                    .zip(values)
+                    .map(|(f, v)| (Arc::from(f.name.as_str()), coerce(v, &f.ty)))
+                    .collect();
+                Value::Record(Arc::new(Record {
+                    type_name: decls.get(*decl).name.as_str().into(),
+                    fields,
+                }))
+            }
+            Binding::NamedTuple(names, items) => {
+                let values = items
+                    .iter()
+                    .map(|b| self.resolve(b, item))
+                    .collect::<Result<Vec<_>, _>>()?;
+                Value::Record(Arc::new(Record {
+                    type_name: "".into(),
+                    fields: names
+                        .iter()
+                        .map(|n| Arc::from(n.as_str()))
+                        .zip(values)
+                        .collect(),
+                }))
+            }
+            Binding::Tuple(items) => Value::Tuple(Arc::new(
+                items
+                    .iter()
+                    .map(|b| self.resolve(b, item))
+                    .collect::<Result<_, _>>()?,
+            )),
+            Binding::Enum(decl, variant) => Value::Enum(
+                self.runner.program.decls.get(*decl).name.as_str().into(),
+                variant.as_str().into(),
+            ),
+            Binding::Fail(message, span) => {
+                return Err(RunFailure {
+                    node: self.prefix.clone(),
+                    task: self.workflow.name.clone(),
+                    attempt: 1,
+                    error: RuntimeError::at(*span, message.clone()).failed(),
+                })
+            }
+        })
+    }
+}
+
+/// Work for one node, done on a worker thread.
+enum Work {
+    Call {
+        target: Target,
+        id: String,
+        inputs: Vec<Value>,
+    },
+    Map {
+        f: FnId,
+        id: String,
+        calls: Vec<Vec<Value>>,
+        output: Vec<FieldSig>,
+    },
+}
+
+impl Work {
+    fn run(self, runner: &Runner<'_>) -> NodeResult {
+        match self {
+            Work::Call { target, id, inputs } => runner.run_target(target, &id, inputs),
+            Work::Map {
+                f,
+                id,
+                calls,
+                output,
+            } => {
+                let started = now_seconds();
+                let name = runner.program.functions[f as usize].name.clone();
+                let jobs = runner.options.jobs.max(1);
+                let next = Mutex::new(0usize);
+                let error: Mutex<Option<RunFailure>> = Mutex::new(None);
+                std::thread::scope(|scope| {
+                    for _ in 0..jobs.min(calls.len()) {
+                        scope.spawn(|| loop {
+                            let i = {
+                                let Ok(mut next) = next.lock() else { return };
+                                let i = *next;
+                                *next += 1;
+                                i
+                            };
+                            if i >= calls.len() || error.lock().map_or(true, |e| e.is_some()) {
+                                return;
+                            }
+                            if let Err(f) = runner.run_target(
+                                Target::Task(f),
+                                &format!("{id}/{i}"),
+                                calls[i].clone(),
+                            ) {
+                                if let Ok(mut e) = error.lock() {
+                                    e.get_or_insert(f);
+                                }
+                            }
+                        });
+                    }
+                });
+                if let Some(f) = error.into_inner().ok().flatten() {
+                    return Err(f);
+                }
+                let sig_out = runner
+                    .sig(runner.program.functions[f as usize].decl)
+                    .outputs
+                    .fields()
+                    .to_vec();
+                let mut values = Vec::with_capacity(calls.len());
+                for i in 0..calls.len() {
+                    let dir = runner.store.node_dir(&format!("{id}/{i}"));
+                    let item = runner
+                        .read_map(
+                            &dir.join("outputs.json"),
+                            &dir,
+                            &sig_out[..sig_out.len().min(1)],
+                        )
+                        .map_err(|e| failure(&name, &id, 1, e))?;
+                    values.push(item.into_iter().next().unwrap_or(Value::None));
+                }
+                let dir = runner.store.node_dir(&id);
+                let list = Value::list(values);
+                let entries = [(output[0].name.as_str(), list, &output[0].ty, None)];
+                let written = runner
+                    .write_map(&dir.join("outputs.json"), &dir, &entries)
+                    .map_err(|e| failure(&name, &id, 1, e));
+                runner.record(NodeRecord {
+                    id: id.clone(),
+                    name,
+                    kind: "map".into(),
+                    status: if written.is_ok() {
+                        "succeeded"
+                    } else {
+                        "failed"
+                    }
+                    .into(),
+                    attempts: 1,
+                    started,
+                    ended: now_seconds(),
+                    cache: None,
+                    inputs: None,
+                    outputs: Some(dir.join("outputs.json")),
+                    error: None,
+                });
+                written
+            }
+        }
+    }
+}
+
+/// The node ids a binding reads.
+fn collect_deps(binding: &Binding, out: &mut Vec<NodeId>) {
+    match binding {
+        Binding::Output(n, _, _) => out.push(*n),
+        Binding::List(items)
+        | Binding::Record(_, items)
+        | Binding::NamedTuple(_, items)
+        | Binding::Tuple(items) => items.iter().for_each(|b| collect_deps(b, out)),
+        Binding::Dict(entries) => entries.iter().for_each(|(_, b)| collect_deps(b, out)),
+        _ => {}
+    }
+}
+
+/// Applies attribute access to a value.
+fn walk(mut value: Value, path: &[Access]) -> Result<Value, String> {
+    for step in path {
+        value = match (step, &value) {
+            (Access::Field(f), Value::Record(_)) => value
+                .field(f)
+                .cloned()
+                .ok_or_else(|| format!("no field `{f}`"))?,
+            (Access::Index(i), Value::List(items) | Value::Tuple(items)) => {
+                let j = if *i < 0 { *i + items.len() as i64 } else { *i };
+                usize::try_from(j)
+                    .ok()
+                    .and_then(|j| items.get(j).cloned())
+                    .ok_or_else(|| format!("index {i} out of range for length {}", items.len()))?
+            }
+            (Access::Index(i), Value::Record(r)) => usize::try_from(*i)
+                .ok()
+                .and_then(|j| r.fields.get(j))
+                .map(|(_, v)| v.clone())
+                .ok_or_else(|| format!("no item {i}"))?,
+            (Access::Key(k), Value::Dict(map)) => map
+                .get(k)
+                .cloned()
+                .ok_or_else(|| format!("key \"{k}\" not found"))?,
+            (step, v) => {
+                return Err(format!(
+                    "cannot apply {step:?} to {}",
+                    super::eval::kind_of(v)
+                ))
+            }
+        };
+    }
+    Ok(value)
+}
