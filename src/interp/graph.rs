@@ -144,7 +144,7 @@ impl<'r, 'a> Graph<'r, 'a> {
                     running += 1;
                     progressed = true;
                     let tx = tx.clone();
-                    scope.spawn(move || {
+                    spawn_node(scope, move || {
                         let result = work.run(runner);
                         let _ = tx.send((n, result));
                     });
@@ -421,7 +421,7 @@ impl Work {
                 let error: Mutex<Option<RunFailure>> = Mutex::new(None);
                 std::thread::scope(|scope| {
                     for _ in 0..jobs.min(calls.len()) {
-                        scope.spawn(|| loop {
+                        spawn_node(scope, || loop {
                             let i = {
                                 let Ok(mut next) = next.lock() else { return };
                                 let i = *next;
@@ -539,4 +539,18 @@ fn walk(mut value: Value, path: &[Access]) -> Result<Value, String> {
         };
     }
     Ok(value)
+}
+
+/// The stack of a node's thread: deep enough for [`super::eval::MAX_DEPTH`] nested calls.
+const NODE_STACK: usize = 256 << 20;
+
+/// Starts a node's work on a scoped thread with a stack for deep recursion.
+fn spawn_node<'s, 'e, F>(scope: &'s std::thread::Scope<'s, 'e>, f: F)
+where
+    F: FnOnce() + Send + 's,
+{
+    std::thread::Builder::new()
+        .stack_size(NODE_STACK)
+        .spawn_scoped(scope, f)
+        .expect("the system can start a node thread");
 }
