@@ -58,16 +58,18 @@ fn run_id() -> String {
 }
 
 impl Store {
-    /// Creates the run directory: `run_dir`, or `.flytec/runs/RUN_ID`; the cache is `cache_dir`,
-    /// or `cache` beside the run directory.
+    /// Creates the run directory: `run_dir`, or `.flytec/runs/RUN_ID`. The cache is
+    /// `cache_dir`, or `.flytec/cache` (beside `runs/`) for the default run directory, or `cache`
+    /// beside a chosen one. Both are made absolute, so the pickle URIs written are too.
     pub fn create(run_dir: Option<PathBuf>, cache_dir: Option<PathBuf>) -> io::Result<Store> {
+        let default_cache = match &run_dir {
+            Some(dir) => dir.parent().unwrap_or(Path::new(".")).join("cache"),
+            None => Path::new(".flytec").join("cache"),
+        };
         let run_dir = run_dir.unwrap_or_else(|| Path::new(".flytec").join("runs").join(run_id()));
         std::fs::create_dir_all(&run_dir)?;
         let run_dir = std::fs::canonicalize(&run_dir)?;
-        let cache_dir = match cache_dir {
-            Some(dir) => dir,
-            None => run_dir.parent().unwrap_or(Path::new(".")).join("cache"),
-        };
+        let cache_dir = std::path::absolute(cache_dir.unwrap_or(default_cache))?;
         Ok(Store { run_dir, cache_dir })
     }
 

@@ -72,9 +72,11 @@ pub fn load_program(file: &Path, color: Color) -> Result<Program, i32> {
     })?;
     let version = doc.get("version").and_then(serde_json::Value::as_u64);
     if version != Some(u64::from(IR_VERSION)) {
-        let found = version.map_or("no version".to_string(), |v| format!("version {v}"));
+        let found = version.map_or("an IR without a version".to_string(), |v| {
+            format!("IR version {v}")
+        });
         eprintln!(
-            "error: `{}` is IR {found}, but this flytec reads IR version {IR_VERSION}\n  = help: compile the program again with this flytec: `flytec compile FILE.flow -o {}`",
+            "error: `{}` is {found}, but this flytec reads IR version {IR_VERSION}\n  = help: compile the program again with this flytec: `flytec compile FILE.flow -o {}`",
             file.display(),
             file.display()
         );

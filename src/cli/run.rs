@@ -352,8 +352,8 @@ fn report_failure(program: &Program, entry: &str, failure: &RunFailure, color: C
         _ => "failed",
     };
     let headline = format!(
-        "task `{}` {what} (node {}, attempt {}): {}",
-        failure.task, failure.node, failure.attempt, failure.error.message
+        "{} `{}` {what} (node {}, attempt {}): {}",
+        failure.kind, failure.task, failure.node, failure.attempt, failure.error.message
     );
     match failure.error.span {
         Some(span) => {

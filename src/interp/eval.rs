@@ -532,8 +532,38 @@ fn bind(pattern: &Pattern, value: Value, frame: &mut [Value], span: Span) -> Eva
     }
 }
 
-/// Widens ints to floats where `ty` wants floats (inside lists, dicts and optionals too).
+/// Widens ints to floats where `ty` wants floats (inside lists, dicts and optionals too); a
+/// value that needs no widening is returned as it is, without copying.
 pub fn coerce(value: Value, ty: &Type) -> Value {
+    if !has_float(ty) || !needs_widening(&value, ty) {
+        return value;
+    }
+    widen(value, ty)
+}
+
+/// Whether some int inside `value` sits where `ty` wants a float.
+fn needs_widening(value: &Value, ty: &Type) -> bool {
+    match (value, ty) {
+        (Value::Int(_), Type::Float) => true,
+        (Value::Int(_), Type::Union(ts)) => ts.contains(&Type::Float) && !ts.contains(&Type::Int),
+        (Value::List(items), Type::List(t)) => items.iter().any(|v| needs_widening(v, t)),
+        (Value::Dict(map), Type::Dict(_, t)) => map.values().any(|v| needs_widening(v, t)),
+        (Value::Tuple(items), Type::Tuple(ts)) => {
+            items.iter().zip(ts).any(|(v, t)| needs_widening(v, t))
+        }
+        (Value::Record(r), Type::NamedTuple(fs)) => r
+            .fields
+            .iter()
+            .zip(fs)
+            .any(|((_, v), (_, t))| needs_widening(v, t)),
+        (v, Type::Union(ts)) => ts
+            .iter()
+            .any(|t| !matches!(t, Type::Float) && needs_widening(v, t)),
+        _ => false,
+    }
+}
+
+fn widen(value: Value, ty: &Type) -> Value {
     match (value, ty) {
         (Value::Int(n), Type::Float) => Value::Float(n as f64),
         (Value::Int(n), Type::Union(ts))

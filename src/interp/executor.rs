@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use super::eval::{coerce, const_value, Evaluator};
 use super::graph::Graph;
-use super::{builtins, RuntimeError};
+use super::{builtins, ErrorKind, RuntimeError};
 use crate::check::lower::typed_interface;
 use crate::check::types::{DeclKind, FieldSig, Signature, Type};
 use crate::ir::*;
@@ -35,6 +35,8 @@ pub struct RunFailure {
     pub node: String,
     /// The task (or workflow) it ran.
     pub task: String,
+    /// `task` or `workflow`.
+    pub kind: &'static str,
     /// The attempt that failed last (1-based).
     pub attempt: u32,
     /// What went wrong.
@@ -111,6 +113,7 @@ pub(super) fn failure(
     RunFailure {
         node: node.to_string(),
         task: task.to_string(),
+        kind: "task",
         attempt,
         error: RuntimeError::plain(message),
     }
@@ -231,8 +234,11 @@ impl<'a> Runner<'a> {
             cache_key(&function.name, version, &interface, &values)
         });
         if let Some(key) = &key {
-            let cached = self.store.cache_entry(key).join("outputs.json");
-            if let Ok(literals) = self.store.read_json(&cached) {
+            let entry = self.store.cache_entry(key);
+            let cached = entry.join("outputs.json");
+            // An entry counts only when it reads back whole; a damaged one is a miss.
+            let whole = self.read_map(&cached, &entry, sig.outputs.fields()).is_ok();
+            if let (true, Ok(literals)) = (whole, self.store.read_json(&cached)) {
                 let written = self.store.write_json(&dir.join("outputs.json"), &literals);
                 record.cache = Some("hit".into());
                 record.ended = now_seconds();
@@ -258,7 +264,12 @@ impl<'a> Runner<'a> {
                     result = Some(v);
                     break;
                 }
-                Err(e) => last_error = Some(e),
+                Err(mut e) => {
+                    if let (ErrorKind::Timeout, Some(ms)) = (e.kind, function.config.timeout_ms) {
+                        e.message = format!("timed out after {ms}ms (`@timeout`)");
+                    }
+                    last_error = Some(e);
+                }
             }
         }
         let Some(value) = result else {
@@ -270,10 +281,9 @@ impl<'a> Runner<'a> {
             let attempt = record.attempts;
             self.record(record);
             return Err(RunFailure {
-                node: id.to_string(),
-                task: function.name.clone(),
-                attempt,
                 error,
+                attempt,
+                ..failure(&function.name, id, attempt, "")
             });
         };
         let outputs = split_value(

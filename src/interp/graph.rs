@@ -51,6 +51,14 @@ impl<'r, 'a> Graph<'r, 'a> {
         }
     }
 
+    /// A failure of this workflow itself (a branch, a binding, a `fail` arm).
+    fn failure(&self, message: impl Into<String>) -> RunFailure {
+        RunFailure {
+            kind: "workflow",
+            ..failure(&self.workflow.name, &self.prefix, 1, message)
+        }
+    }
+
     fn node_id(&self, n: NodeId) -> String {
         format!("{}/n{n}", self.prefix)
     }
@@ -135,7 +143,11 @@ impl<'r, 'a> Graph<'r, 'a> {
                     }
                     let work = match self.prepare(n) {
                         Ok(work) => work,
-                        Err(f) => {
+                        Err(mut f) => {
+                            // A binding that fails (`xs[5]` on a short list) points at its call.
+                            f.error
+                                .span
+                                .get_or_insert(self.workflow.nodes[n as usize].span);
                             failed.get_or_insert(f);
                             continue;
                         }
@@ -172,12 +184,7 @@ impl<'r, 'a> Graph<'r, 'a> {
                 {
                     Ok(())
                 }
-                None => Err(failure(
-                    &self.workflow.name,
-                    &self.prefix,
-                    1,
-                    "the workflow graph could not make progress",
-                )),
+                None => Err(self.failure("the workflow graph could not make progress")),
             }
         })
     }
@@ -201,12 +208,7 @@ impl<'r, 'a> Graph<'r, 'a> {
                 return Ok(());
             }
         }
-        Err(failure(
-            &self.workflow.name,
-            &self.node_id(n),
-            1,
-            "no branch condition held and there is no else",
-        ))
+        Err(self.failure("no branch condition held and there is no else"))
     }
 
     fn eval_cond(&self, cond: &Cond) -> Result<bool, RunFailure> {
@@ -216,7 +218,7 @@ impl<'r, 'a> Graph<'r, 'a> {
                 match ops::binary(*op, &a, &b) {
                     Ok(Value::Bool(x)) => x,
                     Ok(_) => false,
-                    Err(e) => return Err(failure(&self.workflow.name, &self.prefix, 1, e)),
+                    Err(e) => return Err(self.failure(e)),
                 }
             }
             Cond::And(a, b) => self.eval_cond(a)? && self.eval_cond(b)?,
@@ -293,7 +295,7 @@ impl<'r, 'a> Graph<'r, 'a> {
         binding: &Binding,
         item: Option<&Value>,
     ) -> Result<Value, RunFailure> {
-        let fail = |m: String| failure(&self.workflow.name, &self.prefix, 1, m);
+        let fail = |m: String| self.failure(m);
         Ok(match binding {
             Binding::Input(i, path) => walk(
                 self.inputs.get(*i as usize).cloned().unwrap_or(Value::None),
@@ -378,12 +380,9 @@ impl<'r, 'a> Graph<'r, 'a> {
                 variant.as_str().into(),
             ),
             Binding::Fail(message, span) => {
-                return Err(RunFailure {
-                    node: self.prefix.clone(),
-                    task: self.workflow.name.clone(),
-                    attempt: 1,
-                    error: RuntimeError::at(*span, message.clone()).failed(),
-                })
+                let mut f = self.failure(message.clone());
+                f.error = RuntimeError::at(*span, message.clone()).failed();
+                return Err(f);
             }
         })
     }
