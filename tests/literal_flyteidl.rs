@@ -154,10 +154,42 @@ fn maps(decls: &mut Decls) -> Vec<(&'static str, Entries)> {
                 ),
                 ("dt_us", Value::Datetime(-1), Type::Datetime, None),
                 ("dt_ms", Value::Datetime(1_000), Type::Datetime, None),
+                (
+                    "dt_us6",
+                    Value::Datetime(1_704_067_200_123_456),
+                    Type::Datetime,
+                    None,
+                ),
+                // protobuf Timestamp's range: 0001-01-01T00:00:00Z to 9999-12-31T23:59:59.999999Z.
+                (
+                    "dt_min",
+                    Value::Datetime(-62_135_596_800_000_000),
+                    Type::Datetime,
+                    None,
+                ),
+                (
+                    "dt_max",
+                    Value::Datetime(253_402_300_799_999_999),
+                    Type::Datetime,
+                    None,
+                ),
                 ("du", Value::Duration(1_500_000), Type::Duration, None),
                 ("du_neg", Value::Duration(-500_000), Type::Duration, None),
                 ("du_us", Value::Duration(1), Type::Duration, None),
                 ("du_whole", Value::Duration(3_000_000), Type::Duration, None),
+                // protobuf Duration's range: ±315,576,000,000 s.
+                (
+                    "du_max",
+                    Value::Duration(315_576_000_000_000_000),
+                    Type::Duration,
+                    None,
+                ),
+                (
+                    "du_min",
+                    Value::Duration(-315_576_000_000_000_000),
+                    Type::Duration,
+                    None,
+                ),
                 ("none", Value::None, Type::None, None),
                 (
                     "file",
