@@ -10,7 +10,7 @@ use std::time::Instant;
 use indexmap::IndexMap;
 
 use super::{builtins, format, RuntimeError};
-use crate::check::types::{DeclKind, Type};
+use crate::check::types::{DeclKind, Outputs, Type};
 use crate::ir::*;
 use crate::source::Span;
 use crate::syntax::ast::{BinOp, UnaryOp};
@@ -86,10 +86,13 @@ impl<'p> Evaluator<'p> {
         let DeclKind::Callable(sig) = &self.program.decls.get(function.decl).kind else {
             return Err(RuntimeError::at(at, "not a function").into());
         };
-        let mut frame = vec![Value::None; function.slots as usize];
-        for (i, (arg, param)) in args.into_iter().zip(&sig.params).enumerate() {
-            frame[i] = coerce(arg, &param.ty);
-        }
+        let mut frame = Vec::with_capacity(function.slots as usize);
+        frame.extend(
+            args.into_iter()
+                .zip(&sig.params)
+                .map(|(arg, param)| coerce(arg, &param.ty)),
+        );
+        frame.resize(function.slots as usize, Value::None);
         self.depth += 1;
         let result = self.block(&function.body, &mut frame);
         self.depth -= 1;
@@ -98,7 +101,11 @@ impl<'p> Evaluator<'p> {
             Err(Unwind::Break | Unwind::Continue) => Value::None,
             Err(e) => return Err(e),
         };
-        Ok(coerce(value, &sig.outputs.value_type()))
+        Ok(match &sig.outputs {
+            Outputs::Single(output) => coerce(value, &output.ty),
+            Outputs::Nothing => value,
+            outputs => coerce(value, &outputs.value_type()),
+        })
     }
 
     fn tick(&mut self, span: Span) -> Eval<()> {
