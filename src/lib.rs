@@ -3,6 +3,7 @@
 
 pub mod check;
 pub mod diagnostics;
+pub mod fmt;
 pub mod interp;
 pub mod ir;
 pub mod literal;

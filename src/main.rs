@@ -24,6 +24,8 @@ enum Command {
     Compile(cli::compile::Args),
     /// Run a workflow or task, serializing every value that crosses a node boundary.
     Run(cli::run::Args),
+    /// Rewrite files in the canonical layout (`--check`: only report the ones that differ).
+    Fmt(cli::fmt::Args),
 }
 
 fn main() {
@@ -34,6 +36,7 @@ fn main() {
         Command::Explain(args) => cli::explain::run(args),
         Command::Compile(args) => cli::compile::run(args),
         Command::Run(args) => cli::run::run(args),
+        Command::Fmt(args) => cli::fmt::run(args),
     });
     std::process::exit(code);
 }

@@ -4,6 +4,7 @@
 pub mod check;
 pub mod compile;
 pub mod explain;
+pub mod fmt;
 pub mod interface;
 pub mod run;
 
