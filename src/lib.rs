@@ -7,6 +7,7 @@ pub mod fmt;
 pub mod interp;
 pub mod ir;
 pub mod literal;
+pub mod lsp;
 pub mod pickle;
 pub mod source;
 pub mod store;

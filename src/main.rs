@@ -26,6 +26,8 @@ enum Command {
     Run(cli::run::Args),
     /// Rewrite files in the canonical layout (`--check`: only report the ones that differ).
     Fmt(cli::fmt::Args),
+    /// Serve the Language Server Protocol over stdio, for editors.
+    Lsp(cli::lsp::Args),
 }
 
 fn main() {
@@ -37,6 +39,7 @@ fn main() {
         Command::Compile(args) => cli::compile::run(args),
         Command::Run(args) => cli::run::run(args),
         Command::Fmt(args) => cli::fmt::run(args),
+        Command::Lsp(args) => cli::lsp::run(args),
     });
     std::process::exit(code);
 }

@@ -201,7 +201,67 @@ fn cpython_reads_what_flytec_writes() {
         ),
         ("none", Value::None, "None"),
         ("empty", Value::list(vec![]), "[]"),
+        ("one", Value::list(vec![Value::Int(7)]), "[7]"),
+        (
+            "tuples",
+            Value::list(
+                (0..6)
+                    .map(|n| Value::Tuple(Arc::new((0..n).map(Value::Int).collect())))
+                    .collect(),
+            ),
+            "[(), (0,), (0, 1), (0, 1, 2), (0, 1, 2, 3), (0, 1, 2, 3, 4)]",
+        ),
+        ("empty_record", Value::record("Unit", vec![]), "{}"),
     ];
+    // Past the pickler's 1000-item batches, and past 256 memoized field names.
+    let long: Vec<Value> = (0..2001).map(Value::Int).collect();
+    let long_repr = format!(
+        "[{}]",
+        (0..2001)
+            .map(|i| i.to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    let big = Value::Dict(Arc::new(
+        (0..2001)
+            .map(|i| (format!("k{i}"), Value::Int(i)))
+            .collect(),
+    ));
+    let big_repr = format!(
+        "{{{}}}",
+        (0..2001)
+            .map(|i| format!("'k{i}': {i}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    let names: Vec<String> = (0..300).map(|i| format!("f{i}")).collect();
+    let wide_record = || {
+        Value::record(
+            "Wide",
+            names
+                .iter()
+                .enumerate()
+                .map(|(i, n)| (n.as_str(), Value::Int(i as i64)))
+                .collect(),
+        )
+    };
+    let wide_one = format!(
+        "{{{}}}",
+        (0..300)
+            .map(|i| format!("'f{i}': {i}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    let wide_repr = format!("[{wide_one}, {wide_one}, {wide_one}]");
+    let wide = Value::list(vec![wide_record(), wide_record(), wide_record()]);
+    let cases: Vec<(&str, Value, &str)> = cases
+        .into_iter()
+        .chain([
+            ("long", Value::list(long), long_repr.as_str()),
+            ("big", big, big_repr.as_str()),
+            ("wide", wide, wide_repr.as_str()),
+        ])
+        .collect();
     for (name, value, _) in &cases {
         std::fs::write(
             dir.path().join(format!("{name}.pkl")),
@@ -375,23 +435,40 @@ fn flytec_reads_python_class_instances_as_their_fields() {
     let out = dir.path().join("out");
     std::fs::create_dir(&out).unwrap();
     let script = r#"
-import os, pickle, sys
+import collections, os, pickle, sys
 sys.path.insert(0, sys.argv[1])
 from flowmod import People, Color
+
+class ByName:
+    """An enum member pickled by name, as newer Pythons do for some enums."""
+    def __reduce__(self):
+        return (getattr, (Color, "Green"))
+
+value = [People("f"), Color.Green, ByName(), collections.OrderedDict([("b", 1), ("a", 2)])]
 for p in range(pickle.HIGHEST_PROTOCOL + 1):
     with open(os.path.join(sys.argv[2], f"p{p}.pkl"), "wb") as f:
-        pickle.dump([People("f"), Color.Green], f, protocol=p)
+        pickle.dump(value, f, protocol=p)
 "#;
     python(script, &[dir.path(), &out]);
-    let ty = Type::Tuple(vec![people, color]);
+    let ty = Type::Tuple(vec![
+        people,
+        color.clone(),
+        color,
+        Type::Dict(Box::new(Type::Str), Box::new(Type::Int)),
+    ]);
+    let green = Value::Enum(Arc::from("Color"), Arc::from("Green"));
     let want = Value::Tuple(Arc::new(vec![
         person("f"),
-        Value::Enum(Arc::from("Color"), Arc::from("Green")),
+        green.clone(),
+        green,
+        dict(vec![("b", Value::Int(1)), ("a", Value::Int(2))]),
     ]));
     let files = dumped(&out);
     assert!(files.len() >= 6);
     for (name, bytes) in &files {
-        assert_eq!(decode(bytes, &ty, &decls).unwrap(), want, "{name}");
+        let got = decode(bytes, &ty, &decls).unwrap();
+        // `==` ignores dict order; `Debug` does not.
+        assert_eq!(format!("{got:?}"), format!("{want:?}"), "{name}");
     }
 }
 

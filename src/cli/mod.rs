@@ -6,6 +6,7 @@ pub mod compile;
 pub mod explain;
 pub mod fmt;
 pub mod interface;
+pub mod lsp;
 pub mod run;
 
 use std::io::IsTerminal;
