@@ -524,26 +524,7 @@ impl<'a> Checker<'a> {
             );
         }
         for index in indices {
-            ty = match ty {
-                Type::List(item) => {
-                    self.expr(index, Some(&Expect::ty(Type::Int, "a list index")));
-                    *item
-                }
-                Type::Dict(_, v) => {
-                    self.expr(index, Some(&Expect::ty(Type::Str, "a dict key")));
-                    *v
-                }
-                Type::Error => Type::Error,
-                other => {
-                    self.diags.push(Diagnostic::new(
-                        Code::E0200,
-                        index.span,
-                        format!("cannot index into `{}`", self.decls.show(&other)),
-                        "not a list or dict",
-                    ));
-                    Type::Error
-                }
-            };
+            ty = self.item_type(ty, index, index.span, false);
         }
         let expect = Expect::ty(ty, format!("the value assigned to `{}`", target.name))
             .because(bound_at, "its type");

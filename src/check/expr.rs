@@ -509,6 +509,12 @@ impl Checker<'_> {
 
     fn index(&mut self, obj: &Expr, index: &Expr) -> Type {
         let ty = self.expr(obj, None);
+        self.item_type(ty, index, obj.span, true)
+    }
+
+    /// The type of `value[index]` for a value of type `ty` (strings only when `strings`, as
+    /// they cannot be assigned into); E0200 at `at` for anything else.
+    pub fn item_type(&mut self, ty: Type, index: &Expr, at: Span, strings: bool) -> Type {
         match ty {
             Type::List(item) => {
                 self.expr(index, Some(&Expect::ty(Type::Int, "a list index")));
@@ -518,7 +524,7 @@ impl Checker<'_> {
                 self.expr(index, Some(&Expect::ty(Type::Str, "a dict key")));
                 *v
             }
-            Type::Str => {
+            Type::Str if strings => {
                 self.expr(index, Some(&Expect::ty(Type::Int, "a string index")));
                 Type::Str
             }
@@ -530,9 +536,13 @@ impl Checker<'_> {
                 self.expr(index, None);
                 self.diags.push(Diagnostic::new(
                     Code::E0200,
-                    obj.span,
+                    at,
                     format!("cannot index into `{}`", self.decls.show(&other)),
-                    "not a list, dict or str",
+                    if strings {
+                        "not a list, dict or str"
+                    } else {
+                        "not a list or dict"
+                    },
                 ));
                 Type::Error
             }

@@ -248,26 +248,7 @@ impl Checker<'_> {
                     return Type::Error;
                 }
                 let ty = self.wf_value(obj, None);
-                match ty {
-                    Type::List(item) => {
-                        self.expr(index, Some(&Expect::ty(Type::Int, "a list index")));
-                        *item
-                    }
-                    Type::Dict(_, v) => {
-                        self.expr(index, Some(&Expect::ty(Type::Str, "a dict key")));
-                        *v
-                    }
-                    Type::Error => Type::Error,
-                    other => {
-                        self.diags.push(Diagnostic::new(
-                            Code::E0200,
-                            obj.span,
-                            format!("cannot index into `{}`", self.decls.show(&other)),
-                            "not a list or dict",
-                        ));
-                        Type::Error
-                    }
-                }
+                self.item_type(ty, index, obj.span, false)
             }
             ExprKind::If(cond, then, otherwise) => {
                 return self.wf_branch(e, cond, then, otherwise.as_deref(), expect)
