@@ -478,7 +478,7 @@ fn size_hint(value: &Value) -> usize {
             3 + r
                 .fields
                 .iter()
-                .map(|(_, v)| 2 + size_hint(v))
+                .map(|(_, v)| 3 + size_hint(v))
                 .sum::<usize>()
         }
         Value::Dict(d) => 3 + d.len() * 24,
@@ -505,7 +505,8 @@ struct Writer<'v> {
 
 impl<'v> Writer<'v> {
     fn new(hint: usize) -> Writer<'v> {
-        let mut out = Vec::with_capacity(hint.clamp(16, 1 << 26));
+        // A quarter more than the guess, which looks at the first item only.
+        let mut out = Vec::with_capacity(hint.saturating_add(hint / 4).clamp(16, 1 << 26));
         out.extend_from_slice(&[op::PROTO, 4]);
         Writer {
             out,
