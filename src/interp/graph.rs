@@ -105,6 +105,17 @@ impl<'r, 'a> Graph<'r, 'a> {
         }
     }
 
+    /// Whether a task node other than `n` could start now.
+    fn another_ready(&self, n: NodeId) -> bool {
+        (0..self.states.len() as NodeId).any(|m| {
+            m != n
+                && self.states[m as usize] == State::Pending
+                && self.gate(m) == Some(true)
+                && !matches!(self.workflow.nodes[m as usize].kind, NodeKind::Branch(_))
+                && self.ready(m)
+        })
+    }
+
     /// Runs every node, `jobs` at a time, until all are done or one fails.
     pub(super) fn run(&mut self) -> Result<(), RunFailure> {
         let jobs = self.runner.options.jobs.max(1);
@@ -152,9 +163,19 @@ impl<'r, 'a> Graph<'r, 'a> {
                             continue;
                         }
                     };
+                    progressed = true;
+                    if running == 0 && !self.another_ready(n) {
+                        // Nothing else can run now (a chain): run it here, without a thread.
+                        match work.run(runner) {
+                            Ok(()) => self.states[n as usize] = State::Done,
+                            Err(f) => {
+                                failed.get_or_insert(f);
+                            }
+                        }
+                        continue;
+                    }
                     self.states[n as usize] = State::Running;
                     running += 1;
-                    progressed = true;
                     let tx = tx.clone();
                     spawn_node(scope, move || {
                         let result = work.run(runner);
