@@ -2432,8 +2432,6 @@ impl<'n, 'a, 'd> Reader<'n, 'a, 'd> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::check::types::Decl;
-    use crate::source::{FileId, Span};
 
     /// A program's declarations: `struct Point {x: float, y: float}`, `class People {name: str}`,
     /// `class Tagged {tag: str, n: int = 0}`, `enum Color {Red, Green}`, `extern type Tensor`,
@@ -2450,60 +2448,34 @@ mod tests {
 
     fn field(name: &str, ty: Type, has_default: bool) -> FieldSig {
         FieldSig {
-            name: name.into(),
-            ty,
             has_default,
-            batch: None,
-            span: Span::default(),
-            doc: None,
+            ..FieldSig::new(name, ty)
         }
-    }
-
-    fn add(decls: &mut Decls, name: &str, kind: DeclKind) -> Type {
-        Type::Decl(decls.push(Decl {
-            name: name.into(),
-            kind,
-            file: FileId(0),
-            span: Span::default(),
-            doc: None,
-            annotations: Vec::new(),
-        }))
     }
 
     fn fx() -> Fx {
         let mut decls = Decls::default();
-        let point = add(
-            &mut decls,
+        let point = decls.declare(
             "Point",
             DeclKind::Struct(vec![
                 field("x", Type::Float, false),
                 field("y", Type::Float, false),
             ]),
         );
-        let people = add(
-            &mut decls,
+        let people = decls.declare(
             "People",
             DeclKind::Class(vec![field("name", Type::Str, false)]),
         );
-        let tagged = add(
-            &mut decls,
+        let tagged = decls.declare(
             "Tagged",
             DeclKind::Class(vec![
                 field("tag", Type::Str, false),
                 field("n", Type::Int, true),
             ]),
         );
-        let color = add(
-            &mut decls,
-            "Color",
-            DeclKind::Enum(vec!["Red".into(), "Green".into()]),
-        );
-        let tensor = add(&mut decls, "Tensor", DeclKind::Extern);
-        let names = add(
-            &mut decls,
-            "Names",
-            DeclKind::Alias(Type::List(Box::new(Type::Str))),
-        );
+        let color = decls.declare("Color", DeclKind::Enum(vec!["Red".into(), "Green".into()]));
+        let tensor = decls.declare("Tensor", DeclKind::Extern);
+        let names = decls.declare("Names", DeclKind::Alias(Type::List(Box::new(Type::Str))));
         Fx {
             decls,
             point,
@@ -2670,8 +2642,7 @@ mod tests {
     fn more_than_256_field_names_are_memoized() {
         let mut decls = Decls::default();
         let names: Vec<String> = (0..300).map(|i| format!("f{i}")).collect();
-        let wide = add(
-            &mut decls,
+        let wide = decls.declare(
             "Wide",
             DeclKind::Struct(names.iter().map(|n| field(n, Type::Int, false)).collect()),
         );

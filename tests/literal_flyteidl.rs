@@ -9,32 +9,16 @@ use std::path::Path;
 use std::process::Command;
 use std::sync::Arc;
 
-use flytec::check::types::{Decl, DeclKind, Decls, FieldSig, Type};
+use flytec::check::types::{DeclKind, Decls, FieldSig, Type};
 use flytec::literal::{from_literal_map, to_literal_map, MemoryBlobs};
-use flytec::source::{FileId, Span};
 use flytec::value::Value;
 use serde_json::Value as Json;
 
 fn field(name: &str, ty: Type, batch: Option<u32>) -> FieldSig {
     FieldSig {
-        name: name.into(),
-        ty,
-        has_default: false,
         batch,
-        span: Span::default(),
-        doc: None,
+        ..FieldSig::new(name, ty)
     }
-}
-
-fn push(decls: &mut Decls, name: &str, kind: DeclKind) -> Type {
-    Type::Decl(decls.push(Decl {
-        name: name.into(),
-        kind,
-        file: FileId(0),
-        span: Span::default(),
-        doc: None,
-        annotations: Vec::new(),
-    }))
 }
 
 fn list(t: &Type) -> Type {
@@ -60,26 +44,19 @@ type Entries = Vec<(&'static str, Value, Type, Option<u32>)>;
 
 /// The literal maps to check, by file name.
 fn maps(decls: &mut Decls) -> Vec<(&'static str, Entries)> {
-    let people = push(
-        decls,
+    let people = decls.declare(
         "People",
         DeclKind::Class(vec![field("name", Type::Str, None)]),
     );
-    let color = push(
-        decls,
-        "Color",
-        DeclKind::Enum(vec!["Red".into(), "Green".into()]),
-    );
-    let inner = push(
-        decls,
+    let color = decls.declare("Color", DeclKind::Enum(vec!["Red".into(), "Green".into()]));
+    let inner = decls.declare(
         "Inner",
         DeclKind::Struct(vec![
             field("a", Type::Int, None),
             field("b", opt(&Type::Str), None),
         ]),
     );
-    let point = push(
-        decls,
+    let point = decls.declare(
         "Point",
         DeclKind::Struct(vec![
             field("x", Type::Int, None),
@@ -99,7 +76,7 @@ fn maps(decls: &mut Decls) -> Vec<(&'static str, Entries)> {
             field("ps", list(&people), Some(2)),
         ]),
     );
-    let x = push(decls, "X", DeclKind::Extern);
+    let x = decls.declare("X", DeclKind::Extern);
 
     let person = |n: &str| Value::record("People", vec![("name", Value::str(n))]);
     let inner_v = |a: i64| {

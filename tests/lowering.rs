@@ -5,8 +5,8 @@
 //! else is compared exactly, as JSON values (so flytekit's `dataclassType` key order is irrelevant).
 
 use flytec::check::lower::{describe, literal_type, typed_interface};
-use flytec::check::types::{Decl, DeclKind, Decls, FieldSig, Outputs, Signature, Type};
-use flytec::source::{FileId, Span};
+use flytec::check::types::{DeclKind, Decls, FieldSig, Outputs, Signature, Type};
+use flytec::source::Span;
 use flytec::syntax::ast::CallableKind;
 use serde_json::{json, Value};
 
@@ -26,36 +26,13 @@ struct Fixture {
 }
 
 fn field(name: &str, ty: Type) -> FieldSig {
-    FieldSig {
-        name: name.into(),
-        ty,
-        has_default: false,
-        batch: None,
-        span: Span::default(),
-        doc: None,
-    }
-}
-
-fn push(decls: &mut Decls, name: &str, kind: DeclKind) -> Type {
-    Type::Decl(decls.push(Decl {
-        name: name.into(),
-        kind,
-        file: FileId(0),
-        span: Span::default(),
-        doc: None,
-        annotations: Vec::new(),
-    }))
+    FieldSig::new(name, ty)
 }
 
 fn fixture() -> Fixture {
     let mut decls = Decls::default();
-    let people = push(
-        &mut decls,
-        "People",
-        DeclKind::Class(vec![field("name", Type::Str)]),
-    );
-    let dc = push(
-        &mut decls,
+    let people = decls.declare("People", DeclKind::Class(vec![field("name", Type::Str)]));
+    let dc = decls.declare(
         "DC",
         DeclKind::Struct(vec![
             field("a", Type::Int),
@@ -63,17 +40,12 @@ fn fixture() -> Fixture {
             field("c", list(Type::Float)),
         ]),
     );
-    let dc_with_people = push(
-        &mut decls,
+    let dc_with_people = decls.declare(
         "DCWithPeople",
         DeclKind::Struct(vec![field("p", people.clone())]),
     );
-    let color = push(
-        &mut decls,
-        "Color",
-        DeclKind::Enum(vec!["red".into(), "green".into()]),
-    );
-    let x = push(&mut decls, "X", DeclKind::Extern);
+    let color = decls.declare("Color", DeclKind::Enum(vec!["red".into(), "green".into()]));
+    let x = decls.declare("X", DeclKind::Extern);
     Fixture {
         decls,
         dc,

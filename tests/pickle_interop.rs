@@ -7,9 +7,8 @@ use std::path::Path;
 use std::process::Command;
 use std::sync::Arc;
 
-use flytec::check::types::{Decl, DeclKind, Decls, FieldSig, Type};
+use flytec::check::types::{DeclKind, Decls, FieldSig, Type};
 use flytec::pickle::{decode, decode_batches, encode, encode_batches};
-use flytec::source::{FileId, Span};
 use flytec::value::Value;
 use proptest::prelude::*;
 
@@ -37,43 +36,16 @@ fn python(script: &str, args: &[&Path]) -> String {
 }
 
 fn field(name: &str, ty: Type) -> FieldSig {
-    FieldSig {
-        name: name.into(),
-        ty,
-        has_default: false,
-        batch: None,
-        span: Span::default(),
-        doc: None,
-    }
-}
-
-fn add(decls: &mut Decls, name: &str, kind: DeclKind) -> Type {
-    Type::Decl(decls.push(Decl {
-        name: name.into(),
-        kind,
-        file: FileId(0),
-        span: Span::default(),
-        doc: None,
-        annotations: Vec::new(),
-    }))
+    FieldSig::new(name, ty)
 }
 
 /// `class People { name: str }`, `enum Color { Red, Green }`, and
 /// `struct Team { lead: People?, members: list[People], color: Color, scores: dict[str, float] }`.
 fn program() -> (Decls, Type, Type, Type) {
     let mut decls = Decls::default();
-    let people = add(
-        &mut decls,
-        "People",
-        DeclKind::Class(vec![field("name", Type::Str)]),
-    );
-    let color = add(
-        &mut decls,
-        "Color",
-        DeclKind::Enum(vec!["Red".into(), "Green".into()]),
-    );
-    let team = add(
-        &mut decls,
+    let people = decls.declare("People", DeclKind::Class(vec![field("name", Type::Str)]));
+    let color = decls.declare("Color", DeclKind::Enum(vec!["Red".into(), "Green".into()]));
+    let team = decls.declare(
         "Team",
         DeclKind::Struct(vec![
             field("lead", Type::optional(people.clone())),
@@ -574,7 +546,7 @@ fn declare(ty: &Ty, decls: &mut Decls, color: &Type) -> (Type, Named) {
             } else {
                 DeclKind::Struct(sigs)
             };
-            (add(decls, &name, kind), Named::Record(name, named))
+            (decls.declare(&name, kind), Named::Record(name, named))
         }
     }
 }
@@ -628,11 +600,7 @@ fn value_strategy(ty: &Named) -> BoxedStrategy<Value> {
 fn typed_value() -> impl Strategy<Value = (Decls, Type, Value)> {
     ty_strategy().prop_flat_map(|ty| {
         let mut decls = Decls::default();
-        let color = add(
-            &mut decls,
-            "Color",
-            DeclKind::Enum(vec!["Red".into(), "Green".into()]),
-        );
+        let color = decls.declare("Color", DeclKind::Enum(vec!["Red".into(), "Green".into()]));
         let (t, named) = declare(&ty, &mut decls, &color);
         value_strategy(&named).prop_map(move |v| (decls.clone(), t.clone(), v))
     })

@@ -244,29 +244,9 @@ fn describe_lowerable(decls: &Decls, ty: &Type) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::check::types::Decl;
-    use crate::source::{FileId, Span};
-
-    fn decl(decls: &mut Decls, name: &str, kind: DeclKind) -> Type {
-        Type::Decl(decls.push(Decl {
-            name: name.into(),
-            kind,
-            file: FileId(0),
-            span: Span::default(),
-            doc: None,
-            annotations: Vec::new(),
-        }))
-    }
 
     fn field(name: &str, ty: Type) -> FieldSig {
-        FieldSig {
-            name: name.into(),
-            ty,
-            has_default: false,
-            batch: None,
-            span: Span::default(),
-            doc: None,
-        }
+        FieldSig::new(name, ty)
     }
 
     fn tags(v: &Value) -> Vec<&str> {
@@ -315,14 +295,10 @@ mod tests {
     #[test]
     fn decl_tags_are_names_or_flyte_pickle() {
         let mut d = Decls::default();
-        let point = decl(
-            &mut d,
-            "Point",
-            DeclKind::Struct(vec![field("x", Type::Int)]),
-        );
-        let color = decl(&mut d, "Color", DeclKind::Enum(vec!["Red".into()]));
-        let people = decl(&mut d, "People", DeclKind::Class(vec![]));
-        let ext = decl(&mut d, "X", DeclKind::Extern);
+        let point = d.declare("Point", DeclKind::Struct(vec![field("x", Type::Int)]));
+        let color = d.declare("Color", DeclKind::Enum(vec!["Red".into()]));
+        let people = d.declare("People", DeclKind::Class(vec![]));
+        let ext = d.declare("X", DeclKind::Extern);
         let lit = literal_type(&d, &Type::Union(vec![point, color, people, ext]));
         assert_eq!(tags(&lit), ["Point", "Color", "FlytePickle", "FlytePickle"]);
         // The struct's tag shares the `structure` that holds its schema.
@@ -335,12 +311,8 @@ mod tests {
     #[test]
     fn pickle_blobs_name_their_class() {
         let mut d = Decls::default();
-        let people = decl(
-            &mut d,
-            "People",
-            DeclKind::Class(vec![field("name", Type::Str)]),
-        );
-        let ext = decl(&mut d, "Frame", DeclKind::Extern);
+        let people = d.declare("People", DeclKind::Class(vec![field("name", Type::Str)]));
+        let ext = d.declare("Frame", DeclKind::Extern);
         assert_eq!(
             literal_type(&d, &people),
             json!({"blob": {"format": "PythonPickle"}, "metadata": {"python_class_name": "People"}})
@@ -380,7 +352,7 @@ mod tests {
     #[test]
     fn recursive_struct_stops_at_schemaless_struct() {
         let mut d = Decls::default();
-        let node = decl(&mut d, "Node", DeclKind::Struct(vec![]));
+        let node = d.declare("Node", DeclKind::Struct(vec![]));
         let Type::Decl(id) = node else { unreachable!() };
         d.get_mut(id).kind = DeclKind::Struct(vec![field("next", Type::optional(node.clone()))]);
         let lit = literal_type(&d, &node);
@@ -393,13 +365,9 @@ mod tests {
     #[test]
     fn descriptions() {
         let mut d = Decls::default();
-        let people = decl(&mut d, "People", DeclKind::Class(vec![]));
-        let point = decl(&mut d, "Point", DeclKind::Struct(vec![]));
-        let color = decl(
-            &mut d,
-            "Color",
-            DeclKind::Enum(vec!["Red".into(), "Green".into()]),
-        );
+        let people = d.declare("People", DeclKind::Class(vec![]));
+        let point = d.declare("Point", DeclKind::Struct(vec![]));
+        let color = d.declare("Color", DeclKind::Enum(vec!["Red".into(), "Green".into()]));
         let list = |t: Type| Type::List(Box::new(t));
         assert_eq!(describe(&d, &list(people)), "collection of PythonPickle");
         assert_eq!(

@@ -181,6 +181,21 @@ pub struct FieldSig {
     pub doc: Option<String>,
 }
 
+impl FieldSig {
+    /// A field or parameter `name: ty` with no default, batch, place or doc (built-in
+    /// declarations and tests).
+    pub fn new(name: &str, ty: Type) -> FieldSig {
+        FieldSig {
+            name: name.into(),
+            ty,
+            has_default: false,
+            batch: None,
+            span: Span::default(),
+            doc: None,
+        }
+    }
+}
+
 /// The outputs a callable declares.
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum Outputs {
@@ -263,6 +278,19 @@ impl Decls {
     pub fn push(&mut self, decl: Decl) -> DeclId {
         self.items.push(decl);
         DeclId(self.items.len() as u32 - 1)
+    }
+
+    /// Declares `name` as `kind` with no place in a source file (tests, tools); returns the
+    /// type that names it.
+    pub fn declare(&mut self, name: &str, kind: DeclKind) -> Type {
+        Type::Decl(self.push(Decl {
+            name: name.into(),
+            kind,
+            file: FileId::default(),
+            span: Span::default(),
+            doc: None,
+            annotations: Vec::new(),
+        }))
     }
 
     /// The declaration with id `id`.

@@ -7,29 +7,10 @@ use std::sync::Arc;
 use serde_json::{json, Value as Json};
 
 use super::*;
-use crate::check::types::{Decl, DeclKind, FieldSig};
-use crate::source::{FileId, Span};
+use crate::check::types::{DeclKind, FieldSig};
 
 fn field(name: &str, ty: Type) -> FieldSig {
-    FieldSig {
-        name: name.into(),
-        ty,
-        has_default: false,
-        batch: None,
-        span: Span::default(),
-        doc: None,
-    }
-}
-
-fn push(decls: &mut Decls, name: &str, kind: DeclKind) -> Type {
-    Type::Decl(decls.push(Decl {
-        name: name.into(),
-        kind,
-        file: FileId(0),
-        span: Span::default(),
-        doc: None,
-        annotations: Vec::new(),
-    }))
+    FieldSig::new(name, ty)
 }
 
 /// Declarations of every kind, and the types they declare.
@@ -46,18 +27,9 @@ pub(super) struct Fx {
 /// The fixture declarations.
 pub(super) fn fx() -> Fx {
     let mut decls = Decls::default();
-    let people = push(
-        &mut decls,
-        "People",
-        DeclKind::Class(vec![field("name", Type::Str)]),
-    );
-    let color = push(
-        &mut decls,
-        "Color",
-        DeclKind::Enum(vec!["Red".into(), "Green".into()]),
-    );
-    let point = push(
-        &mut decls,
+    let people = decls.declare("People", DeclKind::Class(vec![field("name", Type::Str)]));
+    let color = decls.declare("Color", DeclKind::Enum(vec!["Red".into(), "Green".into()]));
+    let point = decls.declare(
         "Point",
         DeclKind::Struct(vec![
             field("x", Type::Int),
@@ -69,14 +41,13 @@ pub(super) fn fx() -> Fx {
             field("f", Type::File),
         ]),
     );
-    let x = push(&mut decls, "X", DeclKind::Extern);
-    let alias = push(&mut decls, "P", DeclKind::Alias(people.clone()));
+    let x = decls.declare("X", DeclKind::Extern);
+    let alias = decls.declare("P", DeclKind::Alias(people.clone()));
     let mut batched = field("ps", Type::List(Box::new(people.clone())));
     batched.batch = Some(2);
     let mut defaulted = field("n", Type::Int);
     defaulted.has_default = true;
-    let holder = push(
-        &mut decls,
+    let holder = decls.declare(
         "Holder",
         DeclKind::Struct(vec![
             field("p", people.clone()),
@@ -275,8 +246,7 @@ fn struct_reads_protobuf_doubles_and_plain_forms() {
 #[test]
 fn struct_reads_flytekit_msgpack() {
     let mut decls = Decls::default();
-    let ab = push(
-        &mut decls,
+    let ab = decls.declare(
         "AB",
         DeclKind::Struct(vec![field("a", Type::Int), field("b", Type::Str)]),
     );
