@@ -9,6 +9,7 @@ pub mod ir;
 pub mod literal;
 pub mod lsp;
 pub mod pickle;
+pub mod python;
 pub mod source;
 pub mod store;
 pub mod syntax;

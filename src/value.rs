@@ -36,7 +36,26 @@ pub enum Value {
     /// A `file` or `dir`: a path or URI.
     Path(Arc<str>),
     /// An `extern type` value: the Pickle bytes some producer wrote, carried unopened.
-    Opaque(Arc<Vec<u8>>),
+    Opaque(Arc<Opaque>),
+}
+
+/// The value of an `extern type`: a pickle Flow never opens, with where it came from.
+#[derive(Clone, Debug, Default)]
+pub struct Opaque {
+    /// The pickle, exactly as its producer wrote it.
+    pub bytes: Vec<u8>,
+    /// The version of the Python that wrote it (`3.11.7`), when known: recorded in the
+    /// literal's metadata as `python_version`.
+    pub python_version: Option<String>,
+    /// Its Pickle file in the store, once it has been read from there.
+    pub uri: Option<String>,
+}
+
+/// Two extern values are equal when their bytes are: where they are stored does not matter.
+impl PartialEq for Opaque {
+    fn eq(&self, other: &Self) -> bool {
+        self.bytes == other.bytes
+    }
 }
 
 /// The fields of a struct or class value.
@@ -52,6 +71,14 @@ impl Value {
     /// A string value.
     pub fn str(s: impl Into<Arc<str>>) -> Value {
         Value::Str(s.into())
+    }
+
+    /// An extern value of unknown origin.
+    pub fn opaque(bytes: Vec<u8>) -> Value {
+        Value::Opaque(Arc::new(Opaque {
+            bytes,
+            ..Opaque::default()
+        }))
     }
 
     /// A list value.

@@ -936,10 +936,7 @@ fn display_of_scalars_and_containers() {
         shown(&l(vec![Value::Path("/tmp/a.txt".into())])),
         r#"["/tmp/a.txt"]"#
     );
-    assert_eq!(
-        shown(&Value::Opaque(Arc::new(vec![1, 2, 3]))),
-        "<extern 3 bytes>"
-    );
+    assert_eq!(shown(&Value::opaque(vec![1, 2, 3])), "<extern 3 bytes>");
     assert_eq!(
         shown(&l(vec![floats(&[0.1, 1e20]), l(vec![])])),
         "[[0.1, 1e+20], []]"

@@ -257,7 +257,7 @@ fn maps(decls: &mut Decls) -> Vec<(&'static str, Entries)> {
                 ("one", person("solo"), people.clone(), None),
                 (
                     "extern",
-                    Value::Opaque(Arc::new(vec![0x80, 5, 0x4e, 0x2e])),
+                    Value::opaque(vec![0x80, 5, 0x4e, 0x2e]),
                     x.clone(),
                     None,
                 ),
@@ -282,8 +282,8 @@ fn maps(decls: &mut Decls) -> Vec<(&'static str, Entries)> {
                 (
                     "externs",
                     Value::list(vec![
-                        Value::Opaque(Arc::new(vec![0x80, 5, 0x4e, 0x2e])),
-                        Value::Opaque(Arc::new(vec![0x80, 5, 0x4e, 0x2e])),
+                        Value::opaque(vec![0x80, 5, 0x4e, 0x2e]),
+                        Value::opaque(vec![0x80, 5, 0x4e, 0x2e]),
                     ]),
                     list(&x),
                     Some(1),

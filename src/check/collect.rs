@@ -567,7 +567,7 @@ impl TypeResolver<'_> {
         }
         let used = std::mem::take(&mut inner.used_imports);
         self.used_imports.extend(used);
-        if c.body.is_none() && !is_std {
+        if c.body.is_none() && c.python.is_none() && !is_std {
             self.diags.push(
                 Diagnostic::new(
                     Code::E0001,

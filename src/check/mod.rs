@@ -124,6 +124,7 @@ fn check_loaded(loaded: Loaded) -> Checked {
                         params: record.fields.clone(),
                         output: crate::syntax::ast::Output::Nothing,
                         body: None,
+                        python: None,
                     };
                     let sig = Signature {
                         kind: CallableKind::Fn,

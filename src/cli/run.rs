@@ -9,6 +9,7 @@ use flytec::interp::executor::{self, Options, RunFailure};
 use flytec::interp::ErrorKind;
 use flytec::ir::{Program, Target};
 use flytec::literal;
+use flytec::python::Interpreter;
 use flytec::source::SourceMap;
 use flytec::store::Store;
 use flytec::value::Value;
@@ -26,7 +27,9 @@ pub struct Args {
     file: PathBuf,
     /// The entry, then inputs as `--NAME VALUE` (VALUE is JSON; a bare string is accepted for
     /// a `str` or an enum), and options: `--inputs FILE.json`, `--literals`, `--jobs N`,
-    /// `--run-dir DIR`, `--cache-dir DIR`, `--color WHEN`.
+    /// `--run-dir DIR`, `--cache-dir DIR`, `--color WHEN`, `--python PATH` (the interpreter of
+    /// Python tasks; default `FLYTEC_PYTHON`, else `python3`), `--strict-pickle` (an extern
+    /// value pickled by another Python version is an error, not a warning).
     #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
     rest: Vec<String>,
 }
@@ -42,6 +45,8 @@ struct Parsed {
     run_dir: Option<PathBuf>,
     cache_dir: Option<PathBuf>,
     color: Color,
+    python: Option<PathBuf>,
+    strict_pickle: bool,
 }
 
 fn parse_rest(rest: &[String]) -> Result<Parsed, String> {
@@ -61,9 +66,17 @@ fn parse_rest(rest: &[String]) -> Result<Parsed, String> {
             Some((n, v)) => (n, Some(v.to_string())),
             None => (flag, None),
         };
-        if name == "literals" {
-            parsed.literals = true;
-            continue;
+        // Switches take no value.
+        match name {
+            "literals" => {
+                parsed.literals = true;
+                continue;
+            }
+            "strict-pickle" => {
+                parsed.strict_pickle = true;
+                continue;
+            }
+            _ => {}
         }
         let value = match inline {
             Some(v) => v,
@@ -83,6 +96,7 @@ fn parse_rest(rest: &[String]) -> Result<Parsed, String> {
             }
             "run-dir" => parsed.run_dir = Some(value.into()),
             "cache-dir" => parsed.cache_dir = Some(value.into()),
+            "python" => parsed.python = Some(value.into()),
             "color" => {
                 parsed.color = match value.as_str() {
                     "auto" => Color::Auto,
@@ -137,6 +151,7 @@ pub fn run(args: Args) -> i32 {
         &Options {
             jobs,
             on_node: Some(&on_node),
+            python: Interpreter::new(parsed.python.clone(), parsed.strict_pickle),
         },
     );
     progress.finish();
@@ -361,11 +376,19 @@ fn report_failure(program: &Program, entry: &str, failure: &RunFailure, color: C
             for f in &program.files {
                 sources.add(f.name.clone(), f.text.clone());
             }
-            let d = Diagnostic::new(Code::E0001, span, headline, failure.error.message.clone())
-                .with_note(format!("the run of `{entry}` stopped here"));
+            let mut d = Diagnostic::new(Code::E0001, span, headline, failure.error.message.clone());
+            if let Some(detail) = &failure.error.detail {
+                d = d.with_note(detail.clone());
+            }
+            let d = d.with_note(format!("the run of `{entry}` stopped here"));
             print_runtime(&d, &sources, color);
         }
-        None => eprintln!("error: {headline}"),
+        None => {
+            eprintln!("error: {headline}");
+            if let Some(detail) = &failure.error.detail {
+                eprintln!("{detail}");
+            }
+        }
     }
 }
 

@@ -17,6 +17,7 @@ use crate::check::lower::typed_interface;
 use crate::check::types::{DeclKind, FieldSig, Signature, Type};
 use crate::ir::*;
 use crate::literal;
+use crate::python;
 use crate::store::{cache_key, now_seconds, NodeRecord, RunRecord, Store};
 use crate::value::{Record, Value};
 
@@ -26,6 +27,8 @@ pub struct Options<'o> {
     pub jobs: usize,
     /// Told about every node that ends (progress reporting).
     pub on_node: Option<&'o (dyn Fn(&NodeRecord) + Send + Sync + 'o)>,
+    /// The Python that Python tasks run on.
+    pub python: python::Interpreter,
 }
 
 /// Why a run failed: the node, its task, the attempt, and the error.
@@ -230,7 +233,7 @@ impl<'a> Runner<'a> {
         let key = function.config.cache_version.as_ref().map(|version| {
             let interface = typed_interface(&self.program.decls, sig);
             let values =
-                serde_json::Value::Array(inputs.iter().map(literal::value_to_json).collect());
+                serde_json::Value::Array(inputs.iter().map(literal::value_fingerprint).collect());
             cache_key(&function.name, version, &interface, &values)
         });
         if let Some(key) = &key {
@@ -256,10 +259,7 @@ impl<'a> Runner<'a> {
                 .config
                 .timeout_ms
                 .map(|ms| Instant::now() + Duration::from_millis(ms));
-            let ctx = builtins::Context {
-                scratch_dir: dir.join("files"),
-            };
-            match Evaluator::new(self.program, deadline, ctx).call(f, inputs.clone()) {
+            match self.attempt(f, dir, attempt, deadline, &inputs) {
                 Ok(v) => {
                     result = Some(v);
                     break;
@@ -315,6 +315,40 @@ impl<'a> Runner<'a> {
         let attempt = record.attempts;
         self.record(record);
         written.map_err(|e| failure(&function.name, id, attempt, e))
+    }
+
+    /// One attempt of task `f`: its body evaluated, or its Python code run.
+    fn attempt(
+        &self,
+        f: FnId,
+        dir: &Path,
+        attempt: u32,
+        deadline: Option<Instant>,
+        inputs: &[Value],
+    ) -> Result<Value, RuntimeError> {
+        let function = &self.program.functions[f as usize];
+        let Some(code) = &function.python else {
+            let ctx = builtins::Context {
+                scratch_dir: dir.join("files"),
+            };
+            return Evaluator::new(self.program, deadline, ctx).call(f, inputs.to_vec());
+        };
+        let file = &self.program.files[code.span.file.0 as usize];
+        let call = python::Call {
+            task: &function.name,
+            python: code,
+            sig: self.sig(function.decl),
+            decls: &self.program.decls,
+            flow_file: &file.name,
+            inline_line: file.text[..code.span.start as usize].matches('\n').count() + 1,
+            dir: dir.join(format!("python-{attempt}")),
+            deadline,
+        };
+        let outcome = python::call(&self.options.python, &call, inputs)?;
+        for warning in outcome.warnings {
+            eprintln!("warning: {warning}");
+        }
+        Ok(outcome.value)
     }
 
     /// Writes a literal map of `entries` to `file`, pickles under `dir`.

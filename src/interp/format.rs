@@ -94,8 +94,8 @@ fn write_value(out: &mut String, v: &Value, nested: bool) {
             out.push(')');
         }
         Value::Enum(_, variant) => out.push_str(variant),
-        Value::Opaque(bytes) => {
-            let _ = write!(out, "<extern {} bytes>", bytes.len());
+        Value::Opaque(o) => {
+            let _ = write!(out, "<extern {} bytes>", o.bytes.len());
         }
     }
 }

@@ -31,6 +31,8 @@ pub struct RuntimeError {
     pub span: Option<Span>,
     /// Error, `fail`, or timeout.
     pub kind: ErrorKind,
+    /// More to say, shown under the error (a Python traceback).
+    pub detail: Option<String>,
 }
 
 impl RuntimeError {
@@ -40,6 +42,7 @@ impl RuntimeError {
             message: message.into(),
             span: Some(span),
             kind: ErrorKind::Error,
+            detail: None,
         }
     }
 
@@ -49,12 +52,19 @@ impl RuntimeError {
             message: message.into(),
             span: None,
             kind: ErrorKind::Error,
+            detail: None,
         }
     }
 
     /// Marks it as raised by `fail`.
     pub fn failed(mut self) -> Self {
         self.kind = ErrorKind::Failed;
+        self
+    }
+
+    /// Adds more to say under the error.
+    pub fn with_detail(mut self, detail: impl Into<String>) -> Self {
+        self.detail = Some(detail.into());
         self
     }
 

@@ -23,7 +23,7 @@ pub fn lower(checked: &Checked) -> Program {
                     CallableKind::Workflow => {
                         ids.workflows.insert(decl, ids.workflows.len() as WfId);
                     }
-                    _ if c.body.is_some() => {
+                    _ if c.body.is_some() || c.python.is_some() => {
                         ids.functions.insert(decl, ids.functions.len() as FnId);
                     }
                     _ => {}
@@ -41,7 +41,9 @@ pub fn lower(checked: &Checked) -> Program {
             };
             match c.kind {
                 CallableKind::Workflow => workflows.push(lowerer.workflow(m, decl, c)),
-                _ if c.body.is_some() => functions.push(lowerer.function(m, decl, item, c)),
+                _ if c.body.is_some() || c.python.is_some() => {
+                    functions.push(lowerer.function(m, decl, item, c))
+                }
                 _ => {}
             }
         }
@@ -122,7 +124,12 @@ impl Lowerer<'_> {
                     .map(|d| BodyLowerer::new(self, m).expr(d))
             })
             .collect();
-        let block = body.block(c.body.as_ref().expect("functions have bodies"));
+        let block = c.body.as_ref().map(|b| body.block(b)).unwrap_or_default();
+        let python = c.python.as_ref().map(|p| PythonTask {
+            code: p.code.clone(),
+            dir: self.module_dir(m),
+            span: p.span,
+        });
         Function {
             name: c.name.name.clone(),
             kind: c.kind,
@@ -130,9 +137,26 @@ impl Lowerer<'_> {
             defaults,
             slots: body.next_slot,
             body: block,
+            python,
             config: task_config(item),
             span: c.name.span,
         }
+    }
+
+    /// The directory of module `m`'s file, absolute when the file can be found.
+    fn module_dir(&self, m: usize) -> String {
+        let file = self.checked.modules[m].file;
+        let path = std::path::Path::new(&self.checked.sources.get(file).name);
+        let dir = path.parent().unwrap_or(std::path::Path::new(""));
+        let dir = if dir.as_os_str().is_empty() {
+            std::path::Path::new(".")
+        } else {
+            dir
+        };
+        std::fs::canonicalize(dir)
+            .unwrap_or_else(|_| dir.to_path_buf())
+            .to_string_lossy()
+            .into_owned()
     }
 
     fn workflow(&self, m: usize, decl: DeclId, c: &ast::Callable) -> Workflow {

@@ -12,10 +12,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::check::types::{DeclId, Decls, Type};
 use crate::source::Span;
-use crate::syntax::ast::{BinOp, CallableKind, UnaryOp};
+use crate::syntax::ast::{BinOp, CallableKind, PythonCode, UnaryOp};
 
 /// The IR format's version; a program of another version is refused.
-pub const IR_VERSION: u32 = 1;
+pub const IR_VERSION: u32 = 2;
 
 /// Index of a function (fn or task) in [`Program::functions`].
 pub type FnId = u32;
@@ -96,11 +96,25 @@ pub struct Function {
     pub defaults: Vec<Option<Expr>>,
     /// How many local slots a call needs (parameters first).
     pub slots: u32,
-    /// The body.
+    /// The body (empty for a Python task).
     pub body: Block,
+    /// The Python code a Python task calls instead of a body.
+    pub python: Option<PythonTask>,
     /// Task settings (default for fns).
     pub config: TaskConfig,
     /// The name's span.
+    pub span: Span,
+}
+
+/// A task implemented in Python.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct PythonTask {
+    /// The function to call, or an inline body.
+    pub code: PythonCode,
+    /// The directory of the `.flow` file that declares the task, absolute when it could be
+    /// resolved: modules are looked up there first, then on `PYTHONPATH`.
+    pub dir: String,
+    /// The code's span (`"models:fit"` or the inline body), for errors.
     pub span: Span,
 }
 

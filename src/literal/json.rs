@@ -15,9 +15,12 @@ use super::read::Reader;
 use super::time::{format_timestamp, parse_duration, parse_flow_duration, parse_timestamp};
 use super::types::{check_str_key, enum_value, is_pickled, kind, no_literal, resolve, Kind};
 use super::{LiteralError, Result};
+use sha2::{Digest, Sha256};
 
-/// `value` as plain JSON (see [`super::value_to_json`]).
-pub(super) fn plain(value: &Value) -> Json {
+/// `value` as plain JSON (see [`super::value_to_json`]); `uris` says whether an extern value
+/// names its file (people want to find it; a cache key must not depend on where it is).
+pub(super) fn plain(value: &Value, uris: bool) -> Json {
+    let plain = |v: &Value| plain(v, uris);
     match value {
         Value::None => Json::Null,
         Value::Bool(b) => Json::Bool(*b),
@@ -36,7 +39,22 @@ pub(super) fn plain(value: &Value) -> Json {
         ),
         Value::Enum(_, variant) => Json::String(variant.to_string()),
         Value::Path(p) => Json::String(p.to_string()),
-        Value::Opaque(bytes) => json!({ "$opaque": { "bytes": bytes.len() } }),
+        Value::Opaque(o) => {
+            let digest: String = Sha256::digest(&o.bytes)
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect();
+            let mut fields = serde_json::Map::new();
+            if let (true, Some(uri)) = (uris, &o.uri) {
+                fields.insert("uri".into(), json!(uri));
+            }
+            fields.insert("bytes".into(), json!(o.bytes.len()));
+            fields.insert("sha256".into(), json!(digest));
+            if let Some(version) = &o.python_version {
+                fields.insert("python_version".into(), json!(version));
+            }
+            json!({ "$opaque": fields })
+        }
     }
 }
 
@@ -332,7 +350,7 @@ mod tests {
             point(),
             Value::Datetime(0),
             Value::Duration(1_500_000),
-            Value::Opaque(Arc::new(vec![0; 7])),
+            Value::opaque(vec![0; 7]),
             Value::Float(f64::NEG_INFINITY),
             person("x"),
         ]);

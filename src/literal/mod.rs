@@ -66,8 +66,10 @@
 //! [`value_to_json`]: `none` → `null`, numbers, strings, booleans, lists and tuples as arrays,
 //! dicts and records (struct and class values) as objects, enums by variant name, datetimes as
 //! RFC 3339 strings, durations as seconds (a number), paths as strings, non-finite floats as the
-//! strings `"NaN"`, `"Infinity"`, `"-Infinity"`, and an opaque `extern` value as
-//! `{"$opaque": {"bytes": N}}` (the caller may replace it by a reference to its file).
+//! strings `"NaN"`, `"Infinity"`, `"-Infinity"`, and an opaque `extern` value as a reference to
+//! its file: `{"$opaque": {"uri": U, "bytes": N, "sha256": H, "python_version": V}}` (`uri` once
+//! the value has been read from the store, `python_version` when the Python that wrote it is
+//! known).
 //! [`value_from_json`] reads the same forms against a type, and also durations written like Flow
 //! literals (`"250ms"`, `"30s"`, `"5m"`, `"2h"`, `"1d"`, `"1h30m"`, `"1.5s"`), dates without a
 //! time (`"2024-01-01"`) and times without an offset (taken as UTC).
@@ -307,7 +309,13 @@ pub fn from_literal_map(
 
 /// `value` as a plain JSON value, for `flytec run`'s output (see the module documentation).
 pub fn value_to_json(value: &Value) -> Json {
-    json::plain(value)
+    json::plain(value, true)
+}
+
+/// `value` as plain JSON without where extern values are stored: the same value always gives
+/// the same JSON (cache keys).
+pub fn value_fingerprint(value: &Value) -> Json {
+    json::plain(value, false)
 }
 
 /// The value of type `ty` that the plain JSON `json` stands for (a `--NAME VALUE` input).

@@ -2,11 +2,13 @@
 //! [`BlobStore`](super::BlobStore) and their URIs, and back: one file per value, or per `@batch`
 //! of a list, written and read in parallel.
 
+use std::sync::Arc;
+
 use serde_json::{json, Value as Json};
 
 use crate::check::types::Type;
 use crate::pickle;
-use crate::value::Value;
+use crate::value::{Opaque, Value};
 
 use super::read::Reader;
 use super::types::{fits, kind, resolve, Kind};
@@ -86,11 +88,15 @@ impl Writer<'_> {
         item: &Type,
         batch: Option<u32>,
     ) -> Result<Vec<Json>> {
-        Ok(self
-            .pickled_list_uris(items, item, batch)?
-            .into_iter()
-            .map(pickle_blob)
-            .collect())
+        let uris = self.pickled_list_uris(items, item, batch)?;
+        if matches!(kind(self.decls, item), Kind::Extern(_)) {
+            return Ok(uris
+                .into_iter()
+                .zip(items)
+                .map(|(uri, v)| pickle_literal(uri, v))
+                .collect());
+        }
+        Ok(uris.into_iter().map(pickle_blob).collect())
     }
 }
 
@@ -137,6 +143,34 @@ pub(super) fn pickle_blob(uri: String) -> Json {
         "metadata": { "type": { "format": "PythonPickle" } },
         "uri": uri,
     } } })
+}
+
+/// The literal of the Pickle file of `value`: a blob, with the version of the Python that wrote
+/// it in the literal's metadata when `value` is an extern value whose producer is known.
+pub(super) fn pickle_literal(uri: String, value: &Value) -> Json {
+    let mut lit = pickle_blob(uri);
+    if let Value::Opaque(o) = value {
+        if let Some(version) = &o.python_version {
+            lit["metadata"] = json!({ "python_version": version });
+        }
+    }
+    lit
+}
+
+/// An extern value read from the file `uri` of the literal `lit`: it learns where it is stored
+/// and, from the literal's metadata, which Python wrote it.
+pub(super) fn stored_opaque(value: Value, uri: &str, lit: &Json) -> Value {
+    match value {
+        Value::Opaque(o) => {
+            let version = lit["metadata"]["python_version"].as_str();
+            Value::Opaque(Arc::new(Opaque {
+                bytes: Arc::unwrap_or_clone(o).bytes,
+                python_version: version.map(str::to_string),
+                uri: Some(uri.to_string()),
+            }))
+        }
+        other => other,
+    }
 }
 
 /// Runs `f` on every item, in parallel when there are several, keeping order; the first error
@@ -189,7 +223,7 @@ mod tests {
         assert_eq!(b.len(), 1);
         round_trip(&person("f"), &f.people, None, &f);
         round_trip(&person("f"), &f.alias, None, &f);
-        round_trip(&Value::Opaque(Arc::new(vec![1, 2, 3])), &f.x, None, &f);
+        round_trip(&Value::opaque(vec![1, 2, 3]), &f.x, None, &f);
     }
 
     /// How many items each blob of a collection literal holds.
@@ -281,7 +315,7 @@ mod tests {
 
         // Extern values are one file each, batch or not.
         let b = MemoryBlobs::new();
-        let xs = Value::list((0..3u8).map(|i| Value::Opaque(Arc::new(vec![i]))).collect());
+        let xs = Value::list((0..3u8).map(|i| Value::opaque(vec![i])).collect());
         let l = to_literal(&xs, &list(&f.x), Some(2), &f.decls, &b).unwrap();
         assert_eq!(l["collection"]["literals"].as_array().unwrap().len(), 3);
         assert_eq!(from_literal(&l, &list(&f.x), &f.decls, &b).unwrap(), xs);

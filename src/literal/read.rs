@@ -13,6 +13,7 @@ use crate::value::Value;
 use super::describe::show_json;
 use super::json::{json_f64, json_i64, JsonReader, Mode};
 use super::msgpack::msgpack_binary;
+use super::pickled::stored_opaque;
 use super::time::{parse_duration, parse_timestamp};
 use super::types::{check_str_key, enum_value, is_pickled, kind, no_literal, union_variants, Kind};
 use super::{BlobStore, LiteralError, Result};
@@ -38,7 +39,7 @@ impl Reader<'_> {
         match kind(decls, ty) {
             Kind::Class(..) | Kind::Extern(_) => {
                 let uri = blob_uri(lit).ok_or_else(|| self.bad(lit, ty, "a Pickle blob"))?;
-                self.read_pickle(uri, ty)
+                Ok(stored_opaque(self.read_pickle(uri, ty)?, uri, lit))
             }
             Kind::Struct(..) => {
                 let scalar = lit.get("scalar");
@@ -117,7 +118,8 @@ impl Reader<'_> {
                         },
                         _ => return Err(self.bad(lit, ty, "collection")),
                     };
-                    if is_pickled(decls, item) {
+                    // Extern items are one file each, read like any single extern value.
+                    if is_pickled(decls, item) && !matches!(kind(decls, item), Kind::Extern(_)) {
                         let uris = literals
                             .iter()
                             .enumerate()

@@ -369,7 +369,7 @@ fn every_type_round_trips() {
         (point(), f.point.clone()),
         (Value::Enum("Color".into(), "Red".into()), f.color.clone()),
         (person("p"), f.people.clone()),
-        (Value::Opaque(Arc::new(vec![128, 5])), f.x.clone()),
+        (Value::opaque(vec![128, 5]), f.x.clone()),
         (
             Value::list(vec![Value::Int(1), Value::None]),
             list(&Type::optional(Type::Int)),

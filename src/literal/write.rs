@@ -9,7 +9,7 @@ use crate::value::{Record, Value};
 
 use super::describe::describe_value;
 use super::json::float_json;
-use super::pickled::pickle_blob;
+use super::pickled::pickle_literal;
 use super::time::{pb_duration, pb_timestamp};
 use super::types::{
     check_str_key, choose_member, fits, is_pickled, kind, no_literal, union_variants, Kind,
@@ -38,7 +38,7 @@ impl Writer<'_> {
         match kind(decls, ty) {
             Kind::Class(..) | Kind::Extern(_) => {
                 let uri = self.write_pickle(value, ty)?;
-                Ok(pickle_blob(uri))
+                Ok(pickle_literal(uri, value))
             }
             Kind::Struct(..) => {
                 if !fits(decls, value, ty, false) {

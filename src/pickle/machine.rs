@@ -35,6 +35,8 @@ pub(super) enum Node<'a> {
     Timezone(i64),
     /// A module global (a class or function): `module.name`.
     Global(Box<str>),
+    /// `pickle.loads(b"…")`: a pickle inside this one (how an extern value nests).
+    Pickled(Cow<'a, [u8]>),
     /// An instance of a class, with its constructor arguments and `__setstate__` state.
     Object(Box<Object>),
 }
@@ -822,6 +824,10 @@ impl<'a> Machine<'a> {
                     _ => return self.malformed("bytes of something that is not a string"),
                 }
             }
+            ("pickle.loads" | "_pickle.loads", 1) => match arg(0) {
+                Some(Node::Bytes(b)) => Node::Pickled(b.clone()),
+                _ => self.object(callable, Some(args)),
+            },
             ("datetime.timedelta", _) => {
                 let part = |i| match arg(i) {
                     Some(Node::Int(v)) => Some(*v),

@@ -22,7 +22,7 @@
 //! | `datetime` | an ISO-8601 `str` in UTC with a `Z`: `2024-01-02T03:04:05Z`, with `.fff` or `.ffffff` when the instant has a fraction of a second; years outside 0–9999 are written with a sign (`+10000-01-01T00:00:00Z`). Flow's pickles hold builtin types only (a `datetime.datetime` would be a global of the `datetime` module), and a string is what JSON-minded readers expect; Python ≥ 3.11 reads it with `datetime.fromisoformat` (older versions after replacing the `Z` by `+00:00`) |
 //! | `duration` | a `float` number of seconds (`timedelta.total_seconds()`): exact to the microsecond up to about ±71 years |
 //! | `file`, `dir` | the path, a `str` |
-//! | `extern type` value | its bytes *are* a pickle: at top level they are returned unchanged; inside another value they are an error ([`PickleError::NestedOpaque`]) — Flow stores extern values one file each |
+//! | `extern type` value | its bytes *are* a pickle: at top level they are written unchanged; inside another value (a Python task's inputs, a struct holding one) as `pickle.loads(b"…")`, which CPython turns back into the object and Flow's reader back into the same bytes. Flow's literals still store extern values one file each |
 //!
 //! **Reading** ([`decode`], [`decode_batches`]) parses the pickle with this module's own reader —
 //! `serde-pickle`'s reader is slower than CPython's `pickle.loads` and loses dict order through its
@@ -81,9 +81,6 @@ use write::*;
 /// its field `name`) or `["key"]`; they are empty at the top level.
 #[derive(Clone, Debug, PartialEq)]
 pub enum PickleError {
-    /// An `extern type` value inside another value: extern values are pickles of their own, stored
-    /// one file each, and cannot be nested in a list, dict or record pickle.
-    NestedOpaque,
     /// The bytes are not a pickle, or a damaged one.
     Malformed {
         /// Byte offset where reading stopped.
@@ -181,10 +178,6 @@ pub(super) fn at(path: &str) -> String {
 impl fmt::Display for PickleError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            PickleError::NestedOpaque => f.write_str(
-                "an `extern type` value cannot be pickled inside another value: extern values are \
-                 pickles of their own, stored one file each (a list of them one file per item)",
-            ),
             PickleError::Malformed { offset, message } => {
                 write!(f, "not a valid pickle: {message} (at byte {offset})")
             }
@@ -254,8 +247,8 @@ impl fmt::Display for PickleError {
             ),
             PickleError::NestedExtern { path, type_name } => write!(
                 f,
-                "{}an `extern type {type_name}` value cannot be read from inside another pickle: \
-                 extern values are stored one file each",
+                "{}an `extern type {type_name}` value inside another pickle must be a nested \
+                 pickle, `pickle.loads(b\"…\")`",
                 at(path)
             ),
             PickleError::UnsupportedType { ty } => {

@@ -22,7 +22,7 @@ use super::*;
 pub fn decode(bytes: &[u8], ty: &Type, decls: &Decls) -> Result<Value, PickleError> {
     let ty = resolve(decls, ty);
     if is_extern(decls, ty) {
-        return Ok(Value::Opaque(Arc::new(bytes.to_vec())));
+        return Ok(Value::opaque(bytes.to_vec()));
     }
     let extern_member = match ty {
         Type::Union(ms) => ms.iter().any(|m| is_extern(decls, resolve(decls, m))),
@@ -31,7 +31,7 @@ pub fn decode(bytes: &[u8], ty: &Type, decls: &Decls) -> Result<Value, PickleErr
     let mut machine = Machine::new(bytes);
     let root = match machine.run() {
         Ok(root) => root,
-        Err(_) if extern_member => return Ok(Value::Opaque(Arc::new(bytes.to_vec()))),
+        Err(_) if extern_member => return Ok(Value::opaque(bytes.to_vec())),
         Err(e) => return Err(e),
     };
     let reader = Reader::new(&machine.nodes, decls, ty);
@@ -43,7 +43,7 @@ pub fn decode(bytes: &[u8], ty: &Type, decls: &Decls) -> Result<Value, PickleErr
         });
         Ok(members
             .find_map(|(m, strict)| reader.conv(root, m, strict).ok())
-            .unwrap_or_else(|| Value::Opaque(Arc::new(bytes.to_vec()))))
+            .unwrap_or_else(|| Value::opaque(bytes.to_vec())))
     } else {
         reader
             .conv(root, ty, false)
@@ -311,6 +311,7 @@ impl<'n, 'a, 'd> Reader<'n, 'a, 'd> {
             Node::Timezone(_) => "a `datetime.timezone`".into(),
             Node::Global(g) => format!("the Python global `{g}`"),
             Node::Object(o) => format!("a `{}` object", o.class),
+            Node::Pickled(_) => "a nested pickle (an extern value)".into(),
         }
     }
 
@@ -494,9 +495,12 @@ impl<'n, 'a, 'd> Reader<'n, 'a, 'd> {
         let d = self.decls.get(decl);
         match &d.kind {
             DeclKind::Alias(t) => self.conv(id, t, strict),
-            DeclKind::Extern => Err(Fail::new(FailKind::NestedExtern {
-                type_name: d.name.clone(),
-            })),
+            DeclKind::Extern => match self.node(id) {
+                Node::Pickled(bytes) => Ok(Value::opaque(bytes.to_vec())),
+                _ => Err(Fail::new(FailKind::NestedExtern {
+                    type_name: d.name.clone(),
+                })),
+            },
             DeclKind::Callable(_) => Err(Fail::new(FailKind::UnsupportedType { ty: ty.clone() })),
             DeclKind::Struct(_) | DeclKind::Class(_) | DeclKind::Enum(_) => {
                 match self.shapes.get(decl.0 as usize).and_then(Option::as_ref) {

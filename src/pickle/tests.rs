@@ -373,13 +373,13 @@ fn datetimes_are_iso_strings_and_durations_seconds() {
 fn extern_values_are_their_own_pickle() {
     let f = fx();
     let inner = b"\x80\x05\x95\x05\x00\x00\x00\x00\x00\x00\x00K\x07.".to_vec();
-    let opaque = Value::Opaque(Arc::new(inner.clone()));
+    let opaque = Value::opaque(inner.clone());
     assert_eq!(encode(&opaque).unwrap(), inner);
     assert_eq!(decode(&inner, &f.tensor, &f.decls).unwrap(), opaque);
     // Even bytes that are no pickle: extern values are never opened.
     assert_eq!(
         decode(b"junk", &f.tensor, &f.decls).unwrap(),
-        Value::Opaque(Arc::new(b"junk".to_vec()))
+        Value::opaque(b"junk".to_vec())
     );
     let opt = Type::optional(f.tensor.clone());
     assert_eq!(decode(&inner, &opt, &f.decls).unwrap(), opaque);
@@ -387,17 +387,22 @@ fn extern_values_are_their_own_pickle() {
         decode(&encode(&Value::None).unwrap(), &opt, &f.decls).unwrap(),
         Value::None
     );
-    // Nested: an error both ways.
-    let nested = Value::list(vec![opaque.clone()]);
-    assert_eq!(encode(&nested), Err(PickleError::NestedOpaque));
+    // Nested: written as `pickle.loads(b"…")` and read back as the same bytes.
+    let nested = Value::list(vec![opaque.clone(), opaque.clone()]);
+    let bytes = encode(&nested).unwrap();
+    assert_eq!(decode(&bytes, &list(&f.tensor), &f.decls).unwrap(), nested);
+    let files = encode_batches(&[opaque.clone(), opaque.clone()], Some(1)).unwrap();
     assert_eq!(
-        encode(&Value::record("Holder", vec![("t", opaque.clone())])),
-        Err(PickleError::NestedOpaque)
+        decode_batches(&files, &f.tensor, &f.decls).unwrap(),
+        vec![opaque.clone(), opaque.clone()]
     );
+    // CPython's own way of writing the same thing: `_pickle.loads` by STACK_GLOBAL.
+    let cpython = b"\x80\x04\x95$\x00\x00\x00\x00\x00\x00\x00]\x94\x8c\x07_pickle\x94\x8c\x05loads\x94\x93\x94C\x05\x80\x05K\x07.\x94\x85\x94R\x94a.";
     assert_eq!(
-        encode_batches(&[opaque.clone(), opaque], Some(1)),
-        Err(PickleError::NestedOpaque)
+        decode(cpython, &list(&f.tensor), &f.decls).unwrap(),
+        Value::list(vec![Value::opaque(b"\x80\x05K\x07.".to_vec())])
     );
+    // Anything else where an extern value is expected inside another value is refused.
     let err = decode(
         &encode(&Value::list(vec![Value::Int(1)])).unwrap(),
         &list(&f.tensor),

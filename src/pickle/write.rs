@@ -14,8 +14,8 @@ use super::*;
 /// The pickle of `value` (see the module documentation for how each kind of value is written).
 /// An `extern type` value is its own pickle and comes back unchanged.
 pub fn encode(value: &Value) -> Result<Vec<u8>, PickleError> {
-    if let Value::Opaque(bytes) = value {
-        return Ok(bytes.to_vec());
+    if let Value::Opaque(o) = value {
+        return Ok(o.bytes.clone());
     }
     let mut w = Writer::new(size_hint(value));
     w.value(value)?;
@@ -147,7 +147,7 @@ impl<'v> Writer<'v> {
                     });
                 }
             }
-            Value::Opaque(_) => return Err(PickleError::NestedOpaque),
+            Value::Opaque(o) => self.nested_pickle(&o.bytes),
         }
         Ok(())
     }
@@ -168,6 +168,25 @@ impl<'v> Writer<'v> {
             });
         }
         Ok(())
+    }
+
+    /// `pickle.loads(b"…")`: an extern value inside another value, which CPython's unpickler
+    /// turns back into the object, and Flow's reader back into the same bytes.
+    fn nested_pickle(&mut self, bytes: &[u8]) {
+        self.out.push(op::GLOBAL);
+        self.out.extend_from_slice(b"pickle\nloads\n");
+        let n = bytes.len();
+        if let Ok(short) = u8::try_from(n) {
+            self.out.extend_from_slice(&[op::SHORT_BINBYTES, short]);
+        } else if let Ok(long) = u32::try_from(n) {
+            self.out.push(op::BINBYTES);
+            self.out.extend_from_slice(&long.to_le_bytes());
+        } else {
+            self.out.push(op::BINBYTES8);
+            self.out.extend_from_slice(&(n as u64).to_le_bytes());
+        }
+        self.out.extend_from_slice(bytes);
+        self.out.extend_from_slice(&[op::TUPLE1, op::REDUCE]);
     }
 
     pub(super) fn int(&mut self, i: i64) {

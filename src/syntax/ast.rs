@@ -168,8 +168,34 @@ pub struct Callable {
     pub params: Vec<Param>,
     /// The declared output.
     pub output: Output,
-    /// The body; built-ins declared in the prelude have none.
+    /// The body; built-ins declared in the prelude and Python tasks have none.
     pub body: Option<Block>,
+    /// A task implemented in Python (`python "module:function"` or `python """…"""`).
+    pub python: Option<PythonImpl>,
+}
+
+/// Where a Python task's code is.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum PythonCode {
+    /// `python "module:function"`: a function of a module, found beside the `.flow` file or on
+    /// `PYTHONPATH`.
+    Function {
+        /// The dotted module name, e.g. `models` or `pkg.models`.
+        module: String,
+        /// The function's name.
+        function: String,
+    },
+    /// `python """…"""`: the body of a function whose parameters are the task's inputs.
+    Inline(String),
+}
+
+/// A Python task's implementation as written.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PythonImpl {
+    /// The code to call.
+    pub code: PythonCode,
+    /// The string after `python`.
+    pub span: Span,
 }
 
 /// What a callable returns.

@@ -198,6 +198,10 @@ fn rule_words(rule: Rule) -> Option<&'static str> {
         }
         arg | call_args => "an argument",
         output => "an output type `-> …`",
+        python_impl | kw_python => "`python`",
+        py_inline | py_ref => {
+            "a Python function `\"module:function\"` or an inline body `\"\"\"…\"\"\"`"
+        }
         pattern | tuple_pattern => "a name or `(a, b)` pattern",
         _ => return None,
     })

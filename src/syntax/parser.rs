@@ -283,6 +283,7 @@ impl<'t> Builder<'t> {
             params: Vec::new(),
             output: Output::Nothing,
             body: None,
+            python: None,
         };
         for p in parts {
             match p.as_rule() {
@@ -292,10 +293,58 @@ impl<'t> Builder<'t> {
                 Rule::params => callable.params = p.into_inner().map(|q| self.param(q)).collect(),
                 Rule::output => callable.output = self.output(p),
                 Rule::block => callable.body = Some(self.block(p)),
+                Rule::python_impl => callable.python = self.python_impl(p),
                 _ => {}
             }
         }
         callable
+    }
+
+    /// A Python task's code. A malformed `"module:function"` is reported, and kept as a module
+    /// with no function so the task still declares (the program does not run with errors).
+    fn python_impl(&self, pair: Pair<'_, Rule>) -> Option<PythonImpl> {
+        let code = inner(pair).find(|p| p.as_rule() != Rule::kw_python)?;
+        let span = self.span(&code);
+        let text = code.as_str();
+        if code.as_rule() == Rule::py_inline {
+            let body = &text[3..text.len() - 3];
+            return Some(PythonImpl {
+                code: PythonCode::Inline(body.to_string()),
+                span,
+            });
+        }
+        let reference = &text[1..text.len() - 1];
+        let is_name = |s: &str| {
+            s.chars()
+                .next()
+                .is_some_and(|c| c.is_alphabetic() || c == '_')
+                && s.chars().all(|c| c.is_alphanumeric() || c == '_')
+        };
+        let valid = reference
+            .split_once(':')
+            .is_some_and(|(module, function)| module.split('.').all(is_name) && is_name(function));
+        if !valid {
+            self.error(
+                Diagnostic::new(
+                    Code::E0001,
+                    span,
+                    format!("`{reference}` does not name a Python function"),
+                    "expected `\"module:function\"`",
+                )
+                .with_help(
+                    "write the module (dotted names) and the function, e.g. \
+                     `python \"models:fit\"`, or an inline body `python \"\"\"…\"\"\"`",
+                ),
+            );
+        }
+        let (module, function) = reference.split_once(':').unwrap_or((reference, ""));
+        Some(PythonImpl {
+            code: PythonCode::Function {
+                module: module.to_string(),
+                function: function.to_string(),
+            },
+            span,
+        })
     }
 
     fn param(&self, pair: Pair<'_, Rule>) -> Param {
