@@ -310,6 +310,47 @@ fn statements() {
 }
 
 #[test]
+fn python_tasks() {
+    let module = parse_ok(
+        "task fit(xs: list[float]) -> Model python \"pkg.models:fit\"\n\
+         task describe(m: Model) -> (n: int, s: str)\n    python \"\"\"\n    return {\"a\": 1}, \"{x}\\n\"\n\"\"\"\n\
+         task python(python: int) -> int { python }\n",
+    );
+    let code = |i: usize| match &module.items[i].kind {
+        ItemKind::Callable(c) => (c.body.is_some(), c.python.as_ref().map(|p| p.code.clone())),
+        other => panic!("not a callable: {other:?}"),
+    };
+    assert_eq!(
+        code(0),
+        (
+            false,
+            Some(PythonCode::Function {
+                module: "pkg.models".into(),
+                function: "fit".into()
+            })
+        )
+    );
+    // Inline code is raw: no escapes, no interpolation.
+    assert_eq!(
+        code(1),
+        (
+            false,
+            Some(PythonCode::Inline(
+                "\n    return {\"a\": 1}, \"{x}\\n\"\n".into()
+            ))
+        )
+    );
+    // `python` is a keyword only after a task's signature.
+    assert_eq!(code(2), (true, None));
+    let errors = parse_err("task f() -> int python \"models\"\n");
+    assert_eq!(errors.len(), 1);
+    assert_eq!(
+        errors[0].message,
+        "`models` does not name a Python function"
+    );
+}
+
+#[test]
 fn declarations_of_every_kind() {
     let module = parse_ok(
         r#"import "common.flow"

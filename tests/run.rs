@@ -446,6 +446,26 @@ fn example_inventory() {
 }
 
 #[test]
+fn example_python_model() {
+    // The model crosses from one Python task to the next as the pickle Python wrote.
+    let (_scratch, outcome) =
+        example_snapshot("example_python_model", "python_model.flow", &[], &[]);
+    let fit = outcome.node_named("fit");
+    let outputs = fit["outputs"].as_str().expect("fit's outputs file");
+    let map: Value = serde_json::from_str(&fs::read_to_string(outputs).unwrap()).unwrap();
+    assert!(
+        map["literals"]["o0"]["metadata"]["python_version"].is_string(),
+        "the model records the Python that pickled it: {map}"
+    );
+    example_snapshot(
+        "example_python_model_top_one",
+        "python_model.flow",
+        &["--top", "1"],
+        &[],
+    );
+}
+
+#[test]
 fn example_report() {
     let (_scratch, outcome) = example_snapshot("example_report", "report.flow", &[], &[]);
     // The file `render` wrote is the one examples/README.md shows.

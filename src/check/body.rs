@@ -318,6 +318,9 @@ impl<'a> Checker<'a> {
 
     /// E0100 for an unknown name, with "did you mean" among every name in scope.
     pub fn unknown_name(&mut self, ident: &Ident, what: &str) {
+        if self.scope.broken.contains(&ident.name) {
+            return;
+        }
         let locals = self.locals.iter().flatten().map(|l| l.name.clone());
         let globals = self.scope.names.keys().cloned();
         let mut d = Diagnostic::new(

@@ -21,6 +21,9 @@ pub struct Scope {
     pub names: HashMap<String, Vec<DeclId>>,
     /// For each name that came in through an import, the index of that import.
     pub via_import: HashMap<String, usize>,
+    /// Names of declarations in this module or the ones it imports that did not parse: not
+    /// reported again as unknown.
+    pub broken: HashSet<String>,
 }
 
 impl Scope {
@@ -149,13 +152,17 @@ fn module_scope(
     decls: &Decls,
     diags: &mut Vec<Diagnostic>,
 ) -> Scope {
+    let module = &loaded.modules[m];
     let mut scope = Scope {
         names: own[m].clone(),
         via_import: HashMap::new(),
+        broken: module.ast.broken.iter().cloned().collect(),
     };
-    let module = &loaded.modules[m];
     for (i, target) in module.imports.iter().enumerate() {
         let Some(target) = *target else { continue };
+        scope
+            .broken
+            .extend(loaded.modules[target].ast.broken.iter().cloned());
         let mut names: Vec<(&String, &Vec<DeclId>)> = own[target].iter().collect();
         names.sort_by_key(|(_, ids)| ids[0]);
         for (name, ids) in names {
@@ -409,6 +416,7 @@ impl TypeResolver<'_> {
                 ));
                 Type::Error
             }
+            None if self.scope.broken.contains(&name.name) => Type::Error,
             None => {
                 let candidates = BUILTIN_TYPES.iter().map(|(n, _)| n.to_string()).chain(
                     self.scope

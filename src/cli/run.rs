@@ -368,7 +368,11 @@ fn report_failure(program: &Program, entry: &str, failure: &RunFailure, color: C
     };
     let headline = format!(
         "{} `{}` {what} (node {}, attempt {}): {}",
-        failure.kind, failure.task, failure.node, failure.attempt, failure.error.message
+        failure.kind.keyword(),
+        failure.task,
+        failure.node,
+        failure.attempt,
+        failure.error.message
     );
     match failure.error.span {
         Some(span) => {
@@ -378,7 +382,7 @@ fn report_failure(program: &Program, entry: &str, failure: &RunFailure, color: C
             }
             let mut d = Diagnostic::new(Code::E0001, span, headline, failure.error.message.clone());
             if let Some(detail) = &failure.error.detail {
-                d = d.with_note(detail.clone());
+                d = d.with_note(detail.as_str());
             }
             let d = d.with_note(format!("the run of `{entry}` stopped here"));
             print_runtime(&d, &sources, color);

@@ -212,6 +212,11 @@ impl Printer<'_> {
             out.push(text(" "));
             out.push(group(self.block(body, true)));
         }
+        if let Some(python) = &c.python {
+            // Python code is copied as written: its indentation is Python's business.
+            out.push(text(" python "));
+            out.push(text(&self.text[python.span.range()]));
+        }
         concat(out)
     }
 

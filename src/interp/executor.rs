@@ -19,6 +19,7 @@ use crate::ir::*;
 use crate::literal;
 use crate::python;
 use crate::store::{cache_key, now_seconds, NodeRecord, RunRecord, Store};
+use crate::syntax::ast::CallableKind;
 use crate::value::{Record, Value};
 
 /// How to run.
@@ -38,8 +39,8 @@ pub struct RunFailure {
     pub node: String,
     /// The task (or workflow) it ran.
     pub task: String,
-    /// `task` or `workflow`.
-    pub kind: &'static str,
+    /// Task or workflow.
+    pub kind: CallableKind,
     /// The attempt that failed last (1-based).
     pub attempt: u32,
     /// What went wrong.
@@ -116,7 +117,7 @@ pub(super) fn failure(
     RunFailure {
         node: node.to_string(),
         task: task.to_string(),
-        kind: "task",
+        kind: CallableKind::Task,
         attempt,
         error: RuntimeError::plain(message),
     }

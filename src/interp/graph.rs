@@ -13,6 +13,7 @@ use super::{ops, RuntimeError};
 use crate::check::types::FieldSig;
 use crate::ir::*;
 use crate::store::{now_seconds, NodeRecord};
+use crate::syntax::ast::CallableKind;
 use crate::value::{Record, Value};
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -54,7 +55,7 @@ impl<'r, 'a> Graph<'r, 'a> {
     /// A failure of this workflow itself (a branch, a binding, a `fail` arm).
     fn failure(&self, message: impl Into<String>) -> RunFailure {
         RunFailure {
-            kind: "workflow",
+            kind: CallableKind::Workflow,
             ..failure(&self.workflow.name, &self.prefix, 1, message)
         }
     }

@@ -31,8 +31,9 @@ pub struct RuntimeError {
     pub span: Option<Span>,
     /// Error, `fail`, or timeout.
     pub kind: ErrorKind,
-    /// More to say, shown under the error (a Python traceback).
-    pub detail: Option<String>,
+    /// More to say, shown under the error (a Python traceback); boxed, as it is rare and
+    /// errors travel in every `Result` of the evaluator.
+    pub detail: Option<Box<String>>,
 }
 
 impl RuntimeError {
@@ -64,7 +65,7 @@ impl RuntimeError {
 
     /// Adds more to say under the error.
     pub fn with_detail(mut self, detail: impl Into<String>) -> Self {
-        self.detail = Some(detail.into());
+        self.detail = Some(Box::new(detail.into()));
         self
     }
 

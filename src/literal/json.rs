@@ -334,8 +334,6 @@ impl JsonReader<'_> {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
-
     use serde_json::json;
 
     use super::super::tests::{fx, list, person, point};
@@ -360,7 +358,7 @@ mod tests {
                 {"x":3,"y":0.5,"tags":["a"],"color":"Green","when":null,"wait":90.0,"f":"/tmp/a.txt"},
                 "1970-01-01T00:00:00Z",
                 1.5,
-                {"$opaque":{"bytes":7}},
+                {"$opaque":{"bytes":7,"sha256":"837885c8f8091aeaeb9ec3c3f85a6ff470a415e610b8ba3e49f9b33c9cf9d619"}},
                 "-Infinity",
                 {"name":"x"}
             ])

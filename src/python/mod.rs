@@ -113,8 +113,7 @@ pub fn call(
 ) -> Result<Outcome, RuntimeError> {
     let span = call.python.span;
     let at = |message: String| RuntimeError::at(span, message);
-    let warnings =
-        version::check_inputs(interpreter, call.task, call.sig, inputs).map_err(|e| at(e))?;
+    let warnings = version::check_inputs(interpreter, call.task, call.sig, inputs).map_err(at)?;
     std::fs::create_dir_all(&call.dir)
         .map_err(|e| at(format!("cannot create `{}`: {e}", call.dir.display())))?;
     let files = CallFiles::new(&call.dir);

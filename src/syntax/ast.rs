@@ -19,6 +19,9 @@ pub struct Module {
     pub imports: Vec<Import>,
     /// Top-level declarations.
     pub items: Vec<Item>,
+    /// Names of declarations that did not parse: they are reported once, as syntax errors, and
+    /// uses of them are not reported again as unknown names.
+    pub broken: Vec<String>,
 }
 
 /// What an `import` names.

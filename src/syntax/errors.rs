@@ -46,7 +46,7 @@ pub fn from_pest(file: FileId, text: &str, offset: usize, error: &Error<Rule>) -
     let at_line_end = found.is_empty() || found.starts_with(['\n', '\r']);
     if at_line_end
         && tokens.iter().any(|t| t == "\"" || t == "\"\"\"")
-        && !rules.iter().any(|r| r == EXPRESSION)
+        && !rules.iter().any(|r| r == EXPRESSION || r == PYTHON_CODE)
     {
         return Diagnostic::new(
             Code::E0001,
@@ -117,7 +117,8 @@ fn curate(tokens: Vec<String>, rules: Vec<String>) -> Vec<String> {
         "+", "-", "|", "?", ".", "@", "#", ";", "\\", "_", "e", "E",
     ];
     const EXPRESSION_START: &[&str] = &["\"", "\"\"\"", "(", "[", "{", "-"];
-    let wants_expression = rules.iter().any(|r| r == EXPRESSION);
+    // Quotes are how an expression or Python code starts: the rule's words say it better.
+    let wants_expression = rules.iter().any(|r| r == EXPRESSION || r == PYTHON_CODE);
     let mut words: Vec<String> = Vec::new();
     for token in &tokens {
         let noise = NOISE.contains(&token.as_str())
@@ -174,6 +175,10 @@ fn describe_found(found: &str) -> String {
         _ => format!("`{found}`"),
     }
 }
+
+/// What follows `python` in a Python task.
+const PYTHON_CODE: &str =
+    "a Python function `\"module:function\"` or an inline body `\"\"\"…\"\"\"`";
 
 /// Human words for the grammar rules a user can be expected to write.
 fn rule_words(rule: Rule) -> Option<&'static str> {

@@ -48,6 +48,25 @@ static PRATT: LazyLock<PrattParser<Rule>> = LazyLock::new(|| {
             | Op::postfix(index))
 });
 
+/// The name a broken declaration declares: the word after its keyword (`task NAME(…`), past
+/// annotations and comments; none when the region does not start like a declaration.
+fn declared_name(region: &str) -> Option<String> {
+    let line = region
+        .lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty() && !l.starts_with(['@', '#']))?;
+    let mut words = line.split_whitespace();
+    let name = match words.next()? {
+        "task" | "fn" | "workflow" | "struct" | "class" | "enum" | "type" => words.next()?,
+        "extern" => words.nth(1)?,
+        _ => return None,
+    };
+    let end = name
+        .find(|c: char| !(c.is_alphanumeric() || c == '_'))
+        .unwrap_or(name.len());
+    (end > 0).then(|| name[..end].to_string())
+}
+
 /// Parses `text` (file `file`) into a module, reporting syntax errors into `errors_out`.
 /// `text` must already be known to nest no deeper than the parser's limit.
 pub fn parse_module(file: FileId, text: &str, errors_out: &mut Vec<Diagnostic>) -> Module {
@@ -144,7 +163,10 @@ impl<'t> Builder<'t> {
             match p.as_rule() {
                 Rule::import => module.imports.push(self.import(p)),
                 Rule::item => module.items.push(self.item(p)),
-                Rule::bad_item => self.bad_region(&p, Rule::item_alone),
+                Rule::bad_item => {
+                    self.bad_region(&p, Rule::item_alone);
+                    module.broken.extend(declared_name(p.as_str()));
+                }
                 _ => {}
             }
         }
