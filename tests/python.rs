@@ -93,6 +93,7 @@ fn everything() -> Value {
     json!({
         "i": -9007199254740993i64, "f": 0.1, "s": "héllo \"q\"", "b": true,
         "when": "2024-02-29T12:34:56.789Z", "d": 5400.25, "path": "/data/in.csv",
+        "folder": "/data/out",
         "xs": [1, 2, 3], "m": {"a": 1.5, "b": -2.0}, "o": 4, "none_o": null, "u": "text",
         "p": {"x": 1.0, "y": 2.0}, "c": "Green", "t": {"name": "t", "n": 3},
         "ps": [{"x": 0.5, "y": 0.25}, null],
@@ -116,7 +117,7 @@ fn python_sees_python_values() {
         out["o0"],
         json!({
             "i": "int", "f": "float", "s": "str", "b": "bool", "when": "datetime",
-            "d": "timedelta", "path": "str", "xs": "list", "m": "dict", "o": "int",
+            "d": "timedelta", "path": "str", "folder": "str", "xs": "list", "m": "dict", "o": "int",
             "none_o": "NoneType", "u": "str", "p": "Point", "c": "str", "t": "Tag", "ps": "list",
         })
     );
@@ -260,9 +261,9 @@ fn an_exception_shows_the_python_traceback() {
             "task `boom` failed",
             "the Python code raised ValueError: n is too big: 3",
             "Python traceback (most recent call last):",
-            // The inline body's lines are the .flow file's.
+            // The inline body's lines are the .flow file's, and the error points at the `raise`.
             "File \"failures.flow\", line 5, in boom",
-            "--> failures.flow:3:",
+            "--> failures.flow:5:9",
         ],
     );
     assert!(success(&run(dir.path(), "failures.flow", &["boom", "--n", "1"])) == json!({"o0": 1}));

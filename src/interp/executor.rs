@@ -340,8 +340,7 @@ impl<'a> Runner<'a> {
             python: code,
             sig: self.sig(function.decl),
             decls: &self.program.decls,
-            flow_file: &file.name,
-            inline_line: file.text[..code.span.start as usize].matches('\n').count() + 1,
+            source: file,
             dir: dir.join(format!("python-{attempt}")),
             deadline,
         };

@@ -27,7 +27,7 @@ use serde_json::json;
 
 use crate::check::types::{Decls, Signature, Type};
 use crate::interp::RuntimeError;
-use crate::ir::PythonTask;
+use crate::ir::{PythonTask, SourceText};
 use crate::pickle;
 use crate::source::Span;
 use crate::store::atomic_write;
@@ -86,10 +86,9 @@ pub struct Call<'a> {
     pub sig: &'a Signature,
     /// The program's declarations.
     pub decls: &'a Decls,
-    /// The `.flow` file that declares it (inline bodies are compiled under its name).
-    pub flow_file: &'a str,
-    /// The 1-based line of the `.flow` file where an inline body starts.
-    pub inline_line: usize,
+    /// The `.flow` file that declares it: inline bodies are compiled under its name, with
+    /// their lines numbered as they are in it, and errors point into it.
+    pub source: &'a SourceText,
     /// A directory of its own, where the call's files go.
     pub dir: PathBuf,
     /// When the attempt must end (`@timeout`).
@@ -141,7 +140,7 @@ pub fn call(
         Waited::Failed(message) => at(message),
     })?;
     if !status.success() {
-        return Err(failure(&files, status, span));
+        return Err(failure(&files, status, span, call.source));
     }
     let value = read_outputs(&files.outputs, call.sig, call.decls).map_err(at)?;
     Ok(Outcome { value, warnings })
@@ -191,8 +190,8 @@ fn describe_call(call: &Call, files: &CallFiles) -> serde_json::Value {
         "module": module,
         "function": function,
         "inline": inline,
-        "inline_line": call.inline_line,
-        "flow_file": call.flow_file,
+        "inline_line": line_of(call.source, call.python.span.start as usize),
+        "flow_file": call.source.name,
         "dir": call.python.dir,
         "inputs": inputs,
         "outputs": outputs,
@@ -261,8 +260,37 @@ fn wait(mut child: Child, deadline: Option<Instant>) -> Result<std::process::Exi
     }
 }
 
-/// The run error of a runner that failed: what it reported, or how the process ended.
-fn failure(files: &CallFiles, status: std::process::ExitStatus, span: Span) -> RuntimeError {
+/// The 1-based line of `offset` in `source`.
+fn line_of(source: &SourceText, offset: usize) -> usize {
+    source.text[..offset.min(source.text.len())]
+        .matches('\n')
+        .count()
+        + 1
+}
+
+/// The span of the text on 1-based line `line` of `source` (without its indentation), in the
+/// file of `like`.
+fn line_span(source: &SourceText, line: usize, like: Span) -> Option<Span> {
+    let start = source
+        .text
+        .split_inclusive('\n')
+        .take(line - 1)
+        .map(str::len)
+        .sum::<usize>();
+    let text = source.text[start..].lines().next()?;
+    let indent = text.len() - text.trim_start().len();
+    let end = start + text.trim_end().len();
+    (end > start + indent).then(|| Span::new(like.file, start + indent..end))
+}
+
+/// The run error of a runner that failed: what it reported, or how the process ended. An
+/// exception raised by an inline body points at its line in the `.flow` file.
+fn failure(
+    files: &CallFiles,
+    status: std::process::ExitStatus,
+    span: Span,
+    source: &SourceText,
+) -> RuntimeError {
     let report = std::fs::read(&files.error)
         .ok()
         .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok());
@@ -277,7 +305,11 @@ fn failure(files: &CallFiles, status: std::process::ExitStatus, span: Span) -> R
     match kind {
         "exception" => {
             let last = message.lines().last().unwrap_or("an exception").to_string();
-            RuntimeError::at(span, format!("the Python code raised {last}")).with_detail(format!(
+            let at = report["flow_line"]
+                .as_u64()
+                .and_then(|line| line_span(source, line as usize, span))
+                .unwrap_or(span);
+            RuntimeError::at(at, format!("the Python code raised {last}")).with_detail(format!(
                 "Python traceback (most recent call last):\n{message}"
             ))
         }

@@ -257,11 +257,13 @@ def load_function(call):
 
 
 class Failure(Exception):
-    """A failure the runner reports itself (not an exception in the task's code)."""
+    """A failure the runner reports: an exception in the task's code (with the line of the
+    .flow file it was raised on, for an inline body), a result that does not fit, a missing
+    module or function."""
 
-    def __init__(self, kind, message):
+    def __init__(self, kind, message, flow_line=None):
         super().__init__(message)
-        self.kind, self.message = kind, message
+        self.kind, self.message, self.flow_line = kind, message, flow_line
 
 
 def outputs_of(result, outputs):
@@ -302,7 +304,9 @@ def main(call_file):
             frames = traceback.extract_tb(e.__traceback__)[1:]
             text = "".join(traceback.format_list(frames))
             text += "".join(traceback.format_exception_only(type(e), e))
-            raise Failure("exception", text.rstrip()) from None
+            # The innermost line of an inline body, to point at in the .flow file.
+            lines = [f.lineno for f in frames if f.filename == call["flow_file"]]
+            raise Failure("exception", text.rstrip(), lines[-1] if lines else None) from None
         values = outputs_of(result, call["outputs"])
         converted = []
         for value, (name, spec) in zip(values, call["outputs"]):
@@ -319,7 +323,7 @@ def main(call_file):
         with open(call["outputs_file"], "wb") as f:
             pickle.dump((platform.python_version(), converted), f, protocol=4)
     except Failure as failure:
-        write_error(call, failure.kind, failure.message)
+        write_error(call, failure.kind, failure.message, failure.flow_line)
         return 1
     except BaseException as e:
         text = "".join(traceback.format_exception(type(e), e, e.__traceback__))
@@ -328,9 +332,9 @@ def main(call_file):
     return 0
 
 
-def write_error(call, kind, message):
+def write_error(call, kind, message, flow_line=None):
     with open(call["error_file"], "w", encoding="utf-8") as f:
-        json.dump({"kind": kind, "message": message, "python_version": platform.python_version()}, f)
+        json.dump({"kind": kind, "message": message, "flow_line": flow_line}, f)
 
 
 sys.exit(main(sys.argv[1]))
