@@ -16,7 +16,7 @@
 mod spec;
 mod version;
 
-use std::io::Write as _;
+use std::os::fd::AsFd as _;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, OnceLock};
@@ -67,12 +67,6 @@ impl Interpreter {
             .get_or_init(|| version::probe(&self.path))
             .as_deref()
             .map_err(Clone::clone)
-    }
-}
-
-impl Default for Interpreter {
-    fn default() -> Self {
-        Interpreter::new(None, false)
     }
 }
 
@@ -205,15 +199,9 @@ fn describe_call(call: &Call, files: &CallFiles) -> serde_json::Value {
 /// Starts the runner; its stdout goes to our stderr, its stderr is ours.
 fn start(interpreter: &Interpreter, call_file: &Path) -> Result<Child, String> {
     let stdout = std::io::stderr()
-        .lock()
-        .flush()
-        .ok()
-        .and_then(|()| {
-            std::os::fd::AsFd::as_fd(&std::io::stderr())
-                .try_clone_to_owned()
-                .ok()
-        })
-        .map_or_else(Stdio::inherit, Stdio::from);
+        .as_fd()
+        .try_clone_to_owned()
+        .map_or_else(|_| Stdio::inherit(), Stdio::from);
     Command::new(&interpreter.path)
         .arg("-c")
         .arg(RUNNER)
