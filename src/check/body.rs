@@ -93,6 +93,8 @@ pub struct Checker<'a> {
     /// Whether the arguments being matched are a record's fields (for wording).
     pub record_fields: bool,
     loops: usize,
+    /// Where the types found are recorded, when they are (see [`super::facts`]).
+    pub(super) facts: Option<&'a mut super::facts::Facts>,
 }
 
 impl<'a> Checker<'a> {
@@ -120,6 +122,7 @@ impl<'a> Checker<'a> {
             locals: Vec::new(),
             record_fields: false,
             loops: 0,
+            facts: None,
         }
     }
 
@@ -236,6 +239,9 @@ impl<'a> Checker<'a> {
     pub fn bind(&mut self, ident: &Ident, ty: Type, mutable: bool) {
         if ident.name == "_" {
             return;
+        }
+        if let Some(facts) = self.facts() {
+            facts.bindings.insert(ident.span, ty.clone());
         }
         let local = Local {
             name: ident.name.clone(),

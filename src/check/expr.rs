@@ -29,6 +29,9 @@ impl Checker<'_> {
             _ => {}
         }
         let ty = self.infer(e);
+        if let Some(facts) = self.facts() {
+            facts.exprs.insert(e.span, ty.clone());
+        }
         if let Some(expect) = expect {
             self.check_fits(&ty, e.span, expect);
             if self.decls.fits(&ty, &expect.ty) && ty.has_error() {
@@ -423,6 +426,9 @@ impl Checker<'_> {
 
     /// The type of field `name` of a value of type `ty`, or E0100.
     pub fn field_of(&mut self, ty: &Type, name: &Ident) -> Type {
+        if let Some(facts) = self.facts() {
+            facts.receivers.insert(name.span, ty.clone());
+        }
         if let Type::NamedTuple(fields) = ty {
             if let Some((_, t)) = fields.iter().find(|(n, _)| *n == name.name) {
                 return t.clone();

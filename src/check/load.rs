@@ -2,7 +2,8 @@
 //! `std.*` modules and the prelude embedded in the binary. Reports E0102 for imports that cannot
 //! be read and for import cycles, E0001 for files that are not UTF-8.
 //!
-//! Consumes a path (or text); produces the parsed modules, each with its resolved imports.
+//! Consumes a path (or text) and a [`Files`] to read imports through; produces the parsed
+//! modules, each with its resolved imports.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -52,6 +53,30 @@ pub const ROOT: ModuleIdx = 1;
 #[derive(Debug)]
 pub struct ReadError(pub String);
 
+/// Where the loader reads imported files: [`Disk`] for the command line; the language server
+/// reads the editor's unsaved text of open files first.
+pub trait Files {
+    /// The contents of the file at `path`, or why it cannot be read (`` `a.flow` does not
+    /// exist ``), shown after "cannot import …:".
+    fn read(&self, path: &Path) -> Result<Vec<u8>, String>;
+}
+
+/// The file system.
+pub struct Disk;
+
+impl Files for Disk {
+    fn read(&self, path: &Path) -> Result<Vec<u8>, String> {
+        let shown = path.display();
+        if path.is_dir() {
+            return Err(format!("`{shown}` is a directory"));
+        }
+        std::fs::read(path).map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => format!("`{shown}` does not exist"),
+            _ => format!("cannot read `{shown}`: {e}"),
+        })
+    }
+}
+
 /// Reads `path` and everything it imports.
 pub fn load_path(path: &Path) -> Result<Loaded, ReadError> {
     let shown = path.display().to_string();
@@ -62,21 +87,26 @@ pub fn load_path(path: &Path) -> Result<Loaded, ReadError> {
     }
     let bytes =
         std::fs::read(path).map_err(|e| ReadError(format!("cannot read `{shown}`: {e}")))?;
-    Ok(load_bytes(shown, bytes, Some(path.to_path_buf())))
+    Ok(load_bytes(shown, bytes, Some(path.to_path_buf()), &Disk))
 }
 
 /// Loads a program whose root file is named `name` and holds `text`; imports are looked up
-/// relative to `name`'s directory.
-pub fn load_text(name: &str, text: &str) -> Loaded {
+/// relative to `name`'s directory and read through `files`.
+pub fn load_text(name: &str, text: &str, files: &dyn Files) -> Loaded {
     load_bytes(
         name.to_string(),
         text.as_bytes().to_vec(),
         Some(PathBuf::from(name)),
+        files,
     )
 }
 
-fn load_bytes(name: String, bytes: Vec<u8>, path: Option<PathBuf>) -> Loaded {
-    let mut loader = Loader::default();
+fn load_bytes(name: String, bytes: Vec<u8>, path: Option<PathBuf>, files: &dyn Files) -> Loaded {
+    let mut loader = Loader {
+        loaded: Loaded::default(),
+        key_of: HashMap::new(),
+        files,
+    };
     loader.load_std("prelude", None);
     let root = loader.add_file(name, bytes, false);
     loader.key_of.insert(key_for(path.as_deref()), root);
@@ -84,10 +114,10 @@ fn load_bytes(name: String, bytes: Vec<u8>, path: Option<PathBuf>) -> Loaded {
     loader.loaded
 }
 
-#[derive(Default)]
-struct Loader {
+struct Loader<'f> {
     loaded: Loaded,
     key_of: HashMap<String, ModuleIdx>,
+    files: &'f dyn Files,
 }
 
 fn key_for(path: Option<&Path>) -> String {
@@ -100,7 +130,7 @@ fn key_for(path: Option<&Path>) -> String {
     }
 }
 
-impl Loader {
+impl Loader<'_> {
     /// Adds and parses one file; a file that is not UTF-8 gets E0001 at its first bad byte.
     fn add_file(&mut self, name: String, bytes: Vec<u8>, is_std: bool) -> ModuleIdx {
         let (text, bad_byte) = match String::from_utf8(bytes) {
@@ -207,18 +237,9 @@ impl Loader {
             }
             return Some(target);
         }
-        let shown = path.display().to_string();
-        let bytes = if path.is_dir() {
-            Err(format!("`{shown}` is a directory"))
-        } else {
-            std::fs::read(&path).map_err(|e| match e.kind() {
-                std::io::ErrorKind::NotFound => format!("`{shown}` does not exist"),
-                _ => format!("cannot read `{shown}`: {e}"),
-            })
-        };
-        match bytes {
+        match self.files.read(&path) {
             Ok(bytes) => {
-                let target = self.add_file(shown, bytes, false);
+                let target = self.add_file(path.display().to_string(), bytes, false);
                 self.key_of.insert(key, target);
                 stack.push(target);
                 self.follow_imports(target, Some(&path), stack);

@@ -2,13 +2,15 @@
 //! and lowers interface types. Pure apart from reading the imported files.
 //!
 //! Consumes a root file; produces a [`Checked`] program — declarations, scopes, and every
-//! diagnostic found, sorted — even when the program has errors.
+//! diagnostic found, sorted — even when the program has errors, and on request the types it
+//! found in bodies ([`facts::Facts`]).
 
 pub mod annotations;
 pub mod body;
 pub mod calls;
 pub mod collect;
 pub mod expr;
+pub mod facts;
 pub mod load;
 pub mod lower;
 pub mod suggest;
@@ -20,7 +22,8 @@ use std::path::Path;
 
 use body::Checker;
 use collect::{Collected, Scope};
-use load::{Loaded, LoadedModule, ReadError};
+use facts::Facts;
+use load::{Files, Loaded, LoadedModule, ReadError};
 use types::{DeclId, DeclKind, Decls, Outputs, Signature};
 
 use crate::diagnostics::{Code, Diagnostic, Diagnostics};
@@ -41,6 +44,16 @@ pub struct Checked {
     pub item_decls: Vec<Vec<DeclId>>,
     /// Every problem found, in a total order.
     pub diagnostics: Vec<Diagnostic>,
+    /// The types found in bodies, when [`Options::facts`] asked for them.
+    pub facts: Option<Facts>,
+}
+
+/// How [`check_text_with`] reads imports, and what it keeps besides diagnostics.
+pub struct Options<'f> {
+    /// Where imported files are read.
+    pub files: &'f dyn Files,
+    /// Whether to record the types found in bodies ([`Checked::facts`]).
+    pub facts: bool,
 }
 
 impl Checked {
@@ -60,15 +73,29 @@ impl Checked {
 
 /// Checks the program whose root file is at `path`; `Err` when that file cannot be read.
 pub fn check_path(path: &Path) -> Result<Checked, ReadError> {
-    load::load_path(path).map(check_loaded)
+    load::load_path(path).map(|loaded| check_loaded(loaded, None))
 }
 
-/// Checks a program given as text (its imports are read relative to `name`).
+/// Checks a program given as text (its imports are read from disk, relative to `name`).
 pub fn check_text(name: &str, text: &str) -> Checked {
-    check_loaded(load::load_text(name, text))
+    check_text_with(
+        name,
+        text,
+        &Options {
+            files: &load::Disk,
+            facts: false,
+        },
+    )
 }
 
-fn check_loaded(loaded: Loaded) -> Checked {
+/// Checks a program given as text, its imports read relative to `name` through
+/// `options.files`.
+pub fn check_text_with(name: &str, text: &str, options: &Options) -> Checked {
+    let facts = options.facts.then(Facts::default);
+    check_loaded(load::load_text(name, text, options.files), facts)
+}
+
+fn check_loaded(loaded: Loaded, mut facts: Option<Facts>) -> Checked {
     let mut diags = loaded.diagnostics.clone();
     let Collected {
         decls,
@@ -104,7 +131,8 @@ fn check_loaded(loaded: Loaded) -> Checked {
                         &mut used_imports,
                         &mut calls,
                         module.is_std,
-                    );
+                    )
+                    .recording(facts.as_mut());
                     checker.check_defaults();
                     if callable.kind == CallableKind::Workflow {
                         checker.check_workflow();
@@ -145,6 +173,7 @@ fn check_loaded(loaded: Loaded) -> Checked {
                         &mut calls,
                         module.is_std,
                     )
+                    .recording(facts.as_mut())
                     .check_defaults();
                 }
                 _ => {}
@@ -176,6 +205,7 @@ fn check_loaded(loaded: Loaded) -> Checked {
         scopes,
         item_decls,
         diagnostics: sink.into_sorted(),
+        facts,
     }
 }
 

@@ -280,6 +280,9 @@ impl Checker<'_> {
             }
             ExprKind::Block(b) => return self.wf_block(b, expect),
         };
+        if let Some(facts) = self.facts() {
+            facts.exprs.insert(e.span, ty.clone());
+        }
         if let Some(expect) = expect {
             self.check_fits(&ty, e.span, expect);
         }

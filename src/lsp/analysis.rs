@@ -1,12 +1,17 @@
 //! One analysis of one open document: the checked program rooted at it, its [`Index`], and
 //! where each of the program's files lives (URI and identity key).
 //!
-//! Consumes a document's name and text; produces an [`Analysis`], computed by
-//! [`crate::check::check_text`] on a worker thread with a large stack and a time limit, so that
-//! no document — however deep, large or broken — can take the server down with it. A worker
-//! that runs out of time is abandoned (it finishes on its own) and a new one takes its place.
+//! Consumes a document's name and text, and the text of the other open documents; produces an
+//! [`Analysis`], computed by [`crate::check::check_text_with`] on a worker thread with a large
+//! stack and a time limit, so that no document — however deep, large or broken — can take the
+//! server down with it. Imports are read from the editor's text when the imported file is open
+//! (unsaved edits included), else from disk; the checker records the types it finds
+//! ([`crate::check::facts::Facts`]) for hover and completion. A worker that runs out of time is
+//! abandoned (it finishes on its own) and a new one takes its place.
 
 use std::cell::OnceCell;
+use std::collections::HashMap;
+use std::path::Path;
 use std::sync::{mpsc, Mutex};
 use std::time::Duration;
 
@@ -15,7 +20,8 @@ use lsp_types::{Location, Url};
 use super::convert;
 use super::index::Index;
 use super::stdlib;
-use crate::check::{self, load, Checked};
+use crate::check::load::{self, Disk, Files};
+use crate::check::{self, Checked, Options};
 use crate::source::{FileId, SourceFile, Span};
 
 /// Documents larger than this are not analysed (a diagnostic says so).
@@ -112,16 +118,32 @@ impl Analysis {
     }
 }
 
+/// The text of open documents by identity key (see [`convert::uri_key`]): what imports read
+/// before the disk, so a program sees the editor's unsaved edits of the files it imports.
+#[derive(Clone, Debug, Default)]
+pub struct OpenFiles(pub HashMap<String, String>);
+
+impl Files for OpenFiles {
+    fn read(&self, path: &Path) -> Result<Vec<u8>, String> {
+        match self.0.get(&convert::path_key(path)) {
+            Some(text) => Ok(text.as_bytes().to_vec()),
+            None => Disk.read(path),
+        }
+    }
+}
+
 /// Why a document has no analysis.
 #[derive(Clone, Debug)]
 pub struct Failure(pub String);
 
-/// Analyses `text` as the root of a program; `uri_of` names the URI of an already-open file by
-/// its key (so locations in open documents use the editor's own URIs).
+/// Analyses `text` as the root of a program whose imports read `open` first; `uri_of` names
+/// the URI of an already-open file by its key (so locations in open documents use the editor's
+/// own URIs).
 pub fn analyse(
     uri: &Url,
     text: &str,
     version: i32,
+    open: OpenFiles,
     uri_of: &dyn Fn(&str) -> Option<Url>,
 ) -> Result<Analysis, Failure> {
     if text.len() > MAX_DOCUMENT_BYTES {
@@ -131,7 +153,11 @@ pub fn analyse(
             MAX_DOCUMENT_BYTES
         )));
     }
-    let checked = run_checker(convert::document_name(uri), text.to_string())?;
+    let checked = run_checker(Job {
+        name: convert::document_name(uri),
+        text: text.to_string(),
+        open,
+    })?;
     let root = checked.modules[load::ROOT].file;
     let root_key = convert::uri_key(uri);
     let mut files: Vec<FileInfo> = checked
@@ -170,9 +196,16 @@ pub fn analyse(
     })
 }
 
+/// One document to check: its name, its text, and the open documents its imports may read.
+struct Job {
+    name: String,
+    text: String,
+    open: OpenFiles,
+}
+
 /// The thread that runs the checker, kept between analyses.
 struct Worker {
-    jobs: mpsc::Sender<(String, String)>,
+    jobs: mpsc::Sender<Job>,
     results: mpsc::Receiver<std::thread::Result<Checked>>,
 }
 
@@ -181,14 +214,20 @@ static WORKER: Mutex<Option<Worker>> = Mutex::new(None);
 
 impl Worker {
     fn start() -> std::io::Result<Worker> {
-        let (jobs, job_receiver) = mpsc::channel::<(String, String)>();
+        let (jobs, job_receiver) = mpsc::channel::<Job>();
         let (result_sender, results) = mpsc::channel();
         std::thread::Builder::new()
             .name("flytec-analysis".into())
             .stack_size(ANALYSIS_STACK)
             .spawn(move || {
-                for (name, text) in job_receiver {
-                    let result = std::panic::catch_unwind(|| check::check_text(&name, &text));
+                for job in job_receiver {
+                    let result = std::panic::catch_unwind(|| {
+                        let options = Options {
+                            files: &job.open,
+                            facts: true,
+                        };
+                        check::check_text_with(&job.name, &job.text, &options)
+                    });
                     if result_sender.send(result).is_err() {
                         return;
                     }
@@ -198,8 +237,8 @@ impl Worker {
     }
 }
 
-/// Checks `text` (named `name`) on the worker thread, within [`ANALYSIS_TIMEOUT`].
-fn run_checker(name: String, text: String) -> Result<Checked, Failure> {
+/// Checks `job` on the worker thread, within [`ANALYSIS_TIMEOUT`].
+fn run_checker(job: Job) -> Result<Checked, Failure> {
     let mut guard = WORKER
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner());
@@ -209,7 +248,7 @@ fn run_checker(name: String, text: String) -> Result<Checked, Failure> {
         *guard = Some(worker);
     }
     let worker = guard.as_ref().expect("a worker was just started");
-    if worker.jobs.send((name, text)).is_err() {
+    if worker.jobs.send(job).is_err() {
         *guard = None;
         return Err(Failure(
             "the analysis thread stopped; retrying on the next change".into(),

@@ -119,6 +119,16 @@ pub fn run<W: Write>(incoming: Receiver<Incoming>, out: W) -> i32 {
     }
 }
 
+/// The text of the open documents but `except`, for the imports of an analysis to read.
+pub fn open_files(docs: &BTreeMap<Url, Document>, except: Option<&Url>) -> analysis::OpenFiles {
+    analysis::OpenFiles(
+        docs.values()
+            .filter(|d| Some(&d.uri) != except)
+            .map(|d| (d.key.clone(), d.text.clone()))
+            .collect(),
+    )
+}
+
 /// Writes a line to the log (stderr), which editors show in their output panel.
 pub fn log(message: &str) {
     eprintln!("[flytec lsp] {message}");
@@ -318,6 +328,7 @@ impl<W: Write> Server<W> {
             .values()
             .map(|d| (d.key.clone(), d.uri.clone()))
             .collect();
+        let open = open_files(&self.docs, Some(uri));
         let Some(doc) = self.docs.get_mut(uri) else {
             return;
         };
@@ -328,7 +339,9 @@ impl<W: Write> Server<W> {
                 "a standard library file: shown for reference, not analysed".into(),
             ))
         } else {
-            analysis::analyse(uri, &doc.text, doc.version, &|key| keys.get(key).cloned())
+            analysis::analyse(uri, &doc.text, doc.version, open, &|key| {
+                keys.get(key).cloned()
+            })
         };
         // The old analysis is dropped after publishing, off the latency path.
         let old = std::mem::replace(&mut doc.analysis, new);

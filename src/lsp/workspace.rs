@@ -13,7 +13,7 @@ use serde_json::Value;
 
 use super::analysis::{self, Analysis, MAX_DOCUMENT_BYTES};
 use super::convert;
-use super::server::Document;
+use super::server::{self, Document};
 
 /// At most this many `.flow` files are looked at in the workspace.
 pub const MAX_FILES: usize = 2000;
@@ -80,7 +80,8 @@ pub fn closed_files_mentioning(
         let Ok(uri) = Url::from_file_path(&key) else {
             continue;
         };
-        if let Ok(a) = analysis::analyse(&uri, &text, 0, &uri_of) {
+        let open = server::open_files(docs, None);
+        if let Ok(a) = analysis::analyse(&uri, &text, 0, open, &uri_of) {
             analyses.push(a);
         }
     }

@@ -124,6 +124,41 @@ async def test_imported_file_change_updates_importer(client: LanguageClient, pro
     await wait_diagnostics(client, main_uri, lambda ds: ds == [])
 
 
+async def test_unsaved_edits_of_an_open_import_are_what_the_importer_sees(client: LanguageClient, project: Path):
+    main_uri = open_doc(client, project / "main.flow")
+    assert await wait_diagnostics(client, main_uri) == []
+    lib = project / "lib.flow"
+    on_disk = lib.read_text()
+    lib_uri = open_doc(client, lib)
+    await wait_diagnostics(client, lib_uri)
+
+    # lib.flow is edited but not saved: main is checked against the editor's text.
+    renamed = on_disk.replace("task greet(name: str)", "task greet(who: str)").replace(
+        "People(name=name)", "People(name=who)"
+    )
+    change_doc(client, lib_uri, renamed, 2)
+    diagnostics = await wait_diagnostics(client, main_uri, lambda ds: len(ds) > 0)
+    assert [d.code for d in diagnostics] == ["E0202"]
+    assert diagnostics[0].message == "task `greet` has no parameter named `name`"
+    assert "note: task `greet` takes `who`" in [r.message for r in diagnostics[0].related_information]
+    assert lib.read_text() == on_disk
+
+    # Undoing the edit, still unsaved, fixes main again.
+    change_doc(client, lib_uri, on_disk, 3)
+    await wait_diagnostics(client, main_uri, lambda ds: ds == [])
+
+    # A new declaration that exists only in the editor is visible to main.
+    main_text = (project / "main.flow").read_text()
+    change_doc(client, main_uri, main_text + "\ntask shade() -> Color { Color.Teal }\n", 2)
+    await wait_diagnostics(client, main_uri, lambda ds: [d.code for d in ds] == ["E0100"])
+    change_doc(client, lib_uri, on_disk.replace("Blue }", "Blue, Teal }"), 4)
+    await wait_diagnostics(client, main_uri, lambda ds: ds == [])
+
+    # Closed without saving: main reads lib.flow from disk again, where `Teal` does not exist.
+    client.text_document_did_close(types.DidCloseTextDocumentParams(text_document=types.TextDocumentIdentifier(uri=lib_uri)))
+    await wait_diagnostics(client, main_uri, lambda ds: [d.code for d in ds] == ["E0100"])
+
+
 async def test_errors_in_unopened_imports_are_published_for_them(client: LanguageClient, project: Path):
     lib = project / "lib.flow"
     lib.write_text(lib.read_text() + "\ntask broken() -> int { lenn([1]) }\n")
