@@ -1,7 +1,8 @@
 //! Completion. The context is read from the text before the cursor, so it works while the line
 //! being typed does not parse: after `@` the annotations; after `.` the fields of the receiver
-//! (a parameter or local of known type, a constructor call, a field chain) or an enum's
-//! variants; after `:` in a parameter, field or `let`, and after `->`, the types in scope; inside
+//! or an enum's variants — the receiver's type is the checker's when the member name already
+//! parses, else read from the text (a parameter or local, typed as the checker found it, a
+//! constructor or non-generic call, a field or index chain); after `:` in a parameter, field or `let`, and after `->`, the types in scope; inside
 //! the parentheses of a call to a known callable or constructor, its `name=` arguments not yet
 //! given; elsewhere every name in scope — locals, parameters, top-level names and the prelude's
 //! built-ins (with their signatures).
@@ -242,34 +243,42 @@ fn receiver_chain(head: &str) -> Option<Vec<Segment>> {
     Some(chain)
 }
 
-fn members(a: &Analysis, head: &str, offset: usize) -> Vec<CompletionItem> {
-    let Some(chain) = receiver_chain(head) else {
-        return Vec::new();
-    };
+/// What is written before a `.`.
+enum Receiver {
+    /// An enum's name: its variants follow.
+    Enum(String, Vec<String>),
+    /// A value of this type.
+    Value(Type),
+}
+
+/// The receiver of the `.` just before `offset`: the type the checker found when the member
+/// name parsed (`p.na|`, `f(x).na|`), else read from the text before the dot (`p.|`, where the
+/// line does not parse).
+fn receiver(a: &Analysis, head: &str, offset: usize) -> Option<Receiver> {
+    let checked = a.checked.facts.as_ref().and_then(|f| {
+        f.receivers
+            .iter()
+            .find(|(span, _)| span.file == a.root && span.start as usize == offset)
+    });
+    if let Some((_, ty)) = checked {
+        return (!ty.has_error()).then(|| Receiver::Value(ty.clone()));
+    }
+    let chain = receiver_chain(head)?;
     let mut ty: Option<Type> = None;
     for (i, segment) in chain.iter().enumerate() {
         ty = match (segment, &ty) {
             (Segment::Name(n), None) if i == 0 => {
-                match a.index().resolve_at(&a.checked, Analysis::ROOT, offset, n) {
-                    Some(Def::Decl(id)) => {
-                        if let DeclKind::Enum(variants) = &a.checked.decls.get(id).kind {
-                            if chain.len() == 1 {
-                                return variants
-                                    .iter()
-                                    .map(|v| {
-                                        item(
-                                            v.clone(),
-                                            CompletionItemKind::ENUM_MEMBER,
-                                            Some(format!("{n}.{v}")),
-                                        )
-                                    })
-                                    .collect();
-                            }
+                match a
+                    .index()
+                    .resolve_at(&a.checked, Analysis::ROOT, offset, n)?
+                {
+                    Def::Decl(id) => match &a.checked.decls.get(id).kind {
+                        DeclKind::Enum(variants) if chain.len() == 1 => {
+                            return Some(Receiver::Enum(n.clone(), variants.clone()));
                         }
-                        None
-                    }
-                    Some(def) => a.index().type_of_def(&a.checked, &def),
-                    None => None,
+                        _ => None,
+                    },
+                    def => a.index().type_of_def(&a.checked, &def),
                 }
             }
             (Segment::Call(n), None) if i == 0 => call_type(a, offset, n),
@@ -284,12 +293,24 @@ fn members(a: &Analysis, head: &str, offset: usize) -> Vec<CompletionItem> {
             (Segment::Index, Some(Type::Dict(_, v))) => Some((**v).clone()),
             _ => None,
         };
-        if ty.is_none() {
-            return Vec::new();
-        }
+        ty.as_ref()?;
     }
-    let Some(ty) = ty else {
-        return Vec::new();
+    ty.map(Receiver::Value)
+}
+
+fn members(a: &Analysis, head: &str, offset: usize) -> Vec<CompletionItem> {
+    let ty = match receiver(a, head, offset) {
+        None => return Vec::new(),
+        Some(Receiver::Enum(name, variants)) => {
+            return variants
+                .into_iter()
+                .map(|v| {
+                    let detail = format!("{name}.{v}");
+                    item(v, CompletionItemKind::ENUM_MEMBER, Some(detail))
+                })
+                .collect();
+        }
+        Some(Receiver::Value(ty)) => ty,
     };
     let ty = ty.strip_none().unwrap_or(ty);
     if let Type::NamedTuple(fs) = &ty {

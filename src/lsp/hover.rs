@@ -1,7 +1,9 @@
 //! Hover: what the name under the cursor is, as Markdown — a callable's signature (every
 //! overload of a built-in) and doc comment, with the Flyte interface of a task or workflow; a
 //! type's declaration, doc comment and Flyte literal type, with why a class or extern type is
-//! pickled; a parameter's, field's or local's type and doc comment.
+//! pickled; a parameter's, field's or local's type (as the checker found it) and doc comment;
+//! a task's named output read with `.name`; elsewhere in a body (a literal, an operator, a
+//! bracket), the type of the innermost expression there.
 //!
 //! Consumes an analysis and a position; produces an LSP hover.
 
@@ -13,19 +15,77 @@ use super::describe::{self, collapse};
 use super::index::{Def, LocalKind};
 use super::navigate::occurrence_at;
 use crate::check::types::{DeclId, DeclKind, Type};
+use crate::source::Span;
 use crate::syntax::ast::{CallableKind, ItemKind};
 
 /// The hover for the name at `position` of the document.
 pub fn hover(a: &Analysis, position: Position) -> Option<Hover> {
-    let occurrence = occurrence_at(a, position)?;
-    let text = markdown(a, &occurrence.def)?;
+    let offset = convert::offset(a.root_file(), position);
+    let (text, span) = match occurrence_at(a, position) {
+        Some(occurrence) => (markdown(a, &occurrence.def)?, occurrence.span),
+        None => named_output(a, offset).or_else(|| expression(a, offset))?,
+    };
     Some(Hover {
         contents: HoverContents::Markup(MarkupContent {
             kind: MarkupKind::Markdown,
             value: text,
         }),
-        range: Some(convert::range(a.root_file(), occurrence.span)),
+        range: Some(convert::range(a.root_file(), span)),
     })
+}
+
+/// The type of the innermost expression of the document at `offset` (not on white space), and
+/// its span.
+fn expression(a: &Analysis, offset: usize) -> Option<(String, Span)> {
+    let at = a.root_file().text.get(offset..)?.chars().next()?;
+    if at.is_whitespace() {
+        return None;
+    }
+    let offset = offset as u32;
+    let (span, ty) = a
+        .checked
+        .facts
+        .as_ref()?
+        .exprs
+        .iter()
+        .filter(|(span, ty)| {
+            span.file == a.root && span.start <= offset && offset < span.end && !ty.has_error()
+        })
+        .min_by_key(|(span, _)| (span.end - span.start, span.start))?;
+    let text = format!("{}\n\nexpression type", code(&a.checked.decls.show(ty)));
+    Some((text, *span))
+}
+
+/// The Markdown for `.name` at `offset` reading a named output (`stats(xs).mean`), and the
+/// name's span.
+fn named_output(a: &Analysis, offset: usize) -> Option<(String, Span)> {
+    let offset = offset as u32;
+    let text = &a.root_file().text;
+    let (span, fields) =
+        a.checked
+            .facts
+            .as_ref()?
+            .receivers
+            .iter()
+            .find_map(|(span, ty)| match ty {
+                Type::NamedTuple(fields)
+                    if span.file == a.root && span.start <= offset && offset <= span.end =>
+                {
+                    Some((*span, fields))
+                }
+                _ => None,
+            })?;
+    let name = text.get(span.range())?;
+    let (_, ty) = fields.iter().find(|(n, _)| n == name)?;
+    let mut parts = vec![
+        code(&format!("{name}: {}", a.checked.decls.show(ty))),
+        format!(
+            "named output of `{}`",
+            a.checked.decls.show(&Type::NamedTuple(fields.clone()))
+        ),
+    ];
+    parts.extend(describe::flyte_line(a, ty));
+    Some((parts.join("\n\n"), span))
 }
 
 fn code(text: &str) -> String {
@@ -113,7 +173,7 @@ pub fn markdown(a: &Analysis, def: &Def) -> Option<String> {
                 }
                 (None, None) => {
                     parts.push(code(&format!("{keyword} {}", local.name)));
-                    parts.push("type not written (the checker's inferred type is not available to the editor)".into());
+                    parts.push("type unknown: its value does not check".into());
                 }
             }
             if let Some(ty) = &local.ty {

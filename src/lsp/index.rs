@@ -8,9 +8,8 @@
 //! block, a loop variable in the loop body, a comprehension variable in the comprehension, and
 //! a parameter in the whole body; locals shadow top-level names.
 //!
-//! The checker does not keep the types it infers for locals, so a local without a written type
-//! gets a type here only when it is obvious from its value: a literal, a constructor, a call of
-//! a callable with a declared output, a field, an index or an enum variant (see [`Local::ty`]).
+//! Types are the checker's own, from the [`crate::check::facts::Facts`] it recorded: a local's
+//! (see [`Local::ty`]), and the receiver's type that decides which field a `.name` reads.
 
 use std::collections::HashMap;
 
@@ -96,7 +95,8 @@ pub struct Local {
     pub kind: LocalKind,
     /// Its type as written (`let x: T = …`).
     pub written: Option<TypeExpr>,
-    /// Its type: the written one resolved, or one inferred when obvious (see the module docs).
+    /// Its type as the checker found it (none when its value has errors, or when the program
+    /// was checked without recording facts).
     pub ty: Option<Type>,
     /// Byte range (in the same file) where the name is in scope.
     pub visible: (u32, u32),
@@ -282,7 +282,7 @@ impl Index {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::check::check_text;
+    use crate::check::{check_text_with, load::Disk, Options};
 
     const SOURCE: &str = "\
 struct P { x: float }
@@ -299,6 +299,14 @@ task t(p: P, n: int) -> float {
 }
 ";
 
+    fn check(text: &str) -> Checked {
+        let options = Options {
+            files: &Disk,
+            facts: true,
+        };
+        check_text_with("index_test.flow", text, &options)
+    }
+
     fn at<'i>(checked: &Checked, index: &'i Index, needle: &str, nth: usize) -> &'i Def {
         let text = &checked.sources.get(checked.modules[1].file).text;
         let offset = text.match_indices(needle).nth(nth).expect("needle").0;
@@ -307,7 +315,7 @@ task t(p: P, n: int) -> float {
 
     #[test]
     fn names_resolve_to_parameters_locals_fields_and_variants() {
-        let checked = check_text("index_test.flow", SOURCE);
+        let checked = check(SOURCE);
         let index = Index::build(&checked);
         assert!(matches!(
             at(&checked, &index, "p.x", 0),
@@ -346,8 +354,46 @@ task t(p: P, n: int) -> float {
     }
 
     #[test]
+    fn locals_and_receivers_have_the_checkers_types() {
+        let source = "\
+struct P { x: float }
+task t(ps: list[P]) -> float {
+    let m = max([1.5, 2.0])
+    let (i, last) = enumerate(reversed(ps))[0]
+    let z = unwrap([P(x=m)][i]).x
+    last.x + z
+}
+";
+        let checked = check(source);
+        assert!(checked.diagnostics.is_empty(), "{:?}", checked.diagnostics);
+        let index = Index::build(&checked);
+        let type_of = |needle: &str| {
+            let Def::Local(l) = at(&checked, &index, needle, 0) else {
+                panic!("`{needle}` is a local")
+            };
+            checked
+                .decls
+                .show(index.locals[*l].ty.as_ref().expect("a type"))
+        };
+        // Overloaded and generic calls: the instantiated types, not guesses.
+        assert_eq!(type_of("m = "), "float");
+        assert_eq!(type_of("i, "), "int");
+        assert_eq!(type_of("last)"), "P");
+        assert_eq!(type_of("z = "), "float");
+        // A field read from any expression resolves through the receiver's checked type.
+        assert!(matches!(
+            at(&checked, &index, "x\n", 0),
+            Def::Field { index: 0, .. }
+        ));
+        assert!(matches!(
+            at(&checked, &index, "x + z", 0),
+            Def::Field { index: 0, .. }
+        ));
+    }
+
+    #[test]
     fn scopes_end_with_their_blocks() {
-        let checked = check_text("index_test.flow", SOURCE);
+        let checked = check(SOURCE);
         let index = Index::build(&checked);
         let text = &checked.sources.get(checked.modules[1].file).text;
         let inside = text.find("total = total").unwrap();

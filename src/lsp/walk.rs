@@ -1,16 +1,18 @@
 //! The walk behind [`Index::build`]: one pass over a module's syntax tree with a stack of the
-//! names bound in the current body, recording every occurrence, local and body it meets, and the
-//! obvious types of locals (see [`super::index`]).
+//! names bound in the current body, recording every occurrence, local and body it meets. The
+//! types of locals and of the values fields are read from are the checker's
+//! ([`crate::check::facts::Facts`]).
 //!
 //! Consumes a checked program and a module index; produces that module's occurrences, sorted.
 
-use crate::check::collect::{Scope, TypeResolver};
+use crate::check::collect::Scope;
+use crate::check::facts::Facts;
 use crate::check::load::ModuleIdx;
 use crate::check::types::{DeclId, DeclKind, Type};
 use crate::check::Checked;
 use crate::source::Span;
 use crate::syntax::ast::{
-    BinOp, Block, Comprehension, Expr, ExprKind, Item, ItemKind, Output, Pattern, Stmt, StmtKind,
+    Block, Comprehension, Expr, ExprKind, Ident, Item, ItemKind, Output, Pattern, Stmt, StmtKind,
     StrPart, TypeExpr, TypeExprKind,
 };
 
@@ -22,6 +24,7 @@ pub fn index_module(checked: &Checked, m: ModuleIdx, index: &mut Index) -> Vec<O
     let module = &checked.modules[m];
     let mut walker = Walker {
         checked,
+        facts: checked.facts.as_ref(),
         module: m,
         scope: &checked.scopes[m],
         occurrences: Vec::new(),
@@ -52,6 +55,7 @@ enum Binding {
 
 struct Walker<'a> {
     checked: &'a Checked,
+    facts: Option<&'a Facts>,
     module: ModuleIdx,
     scope: &'a Scope,
     occurrences: Vec<Occurrence>,
@@ -174,25 +178,15 @@ impl Walker<'_> {
                 value,
             } => {
                 self.expr(value);
-                let resolved = match ty {
-                    Some(te) => {
-                        self.type_expr(te);
-                        Some(self.resolve_type(te))
-                    }
-                    None => self.infer(value),
-                };
+                if let Some(te) = ty {
+                    self.type_expr(te);
+                }
                 let kind = if *mutable {
                     LocalKind::Var
                 } else {
                     LocalKind::Let
                 };
-                self.bind(
-                    pattern,
-                    kind,
-                    ty.clone(),
-                    resolved,
-                    (stmt.span.end, block_end),
-                );
+                self.bind(pattern, kind, ty.clone(), (stmt.span.end, block_end));
             }
             StmtKind::Assign {
                 target,
@@ -213,13 +207,11 @@ impl Walker<'_> {
                 body,
             } => {
                 self.expr(iter);
-                let item = self.infer(iter).and_then(item_type);
                 let mark = self.stack.len();
                 self.bind(
                     pattern,
                     LocalKind::Loop,
                     None,
-                    item,
                     (body.span.start, body.span.end),
                 );
                 self.block(body);
@@ -239,7 +231,6 @@ impl Walker<'_> {
         pattern: &Pattern,
         kind: LocalKind,
         written: Option<TypeExpr>,
-        ty: Option<Type>,
         visible: (u32, u32),
     ) {
         match pattern {
@@ -248,12 +239,17 @@ impl Walker<'_> {
                     return;
                 }
                 let l = self.index.locals.len();
+                let ty = self
+                    .facts
+                    .and_then(|f| f.bindings.get(&ident.span))
+                    .filter(|t| !t.has_error())
+                    .cloned();
                 self.index.locals.push(Local {
                     name: ident.name.clone(),
                     span: ident.span,
                     kind,
                     written,
-                    ty: ty.filter(|t| !t.has_error()),
+                    ty,
                     visible,
                     module: self.module,
                 });
@@ -261,17 +257,8 @@ impl Walker<'_> {
                 self.stack.push((ident.name.clone(), Binding::Local(l)));
             }
             Pattern::Tuple(items, _) => {
-                let parts: Vec<Option<Type>> = match &ty {
-                    Some(Type::Tuple(ts)) if ts.len() == items.len() => {
-                        ts.iter().cloned().map(Some).collect()
-                    }
-                    Some(Type::NamedTuple(fs)) if fs.len() == items.len() => {
-                        fs.iter().map(|(_, t)| Some(t.clone())).collect()
-                    }
-                    _ => vec![None; items.len()],
-                };
-                for (item, part) in items.iter().zip(parts) {
-                    self.bind(item, kind, None, part, visible);
+                for item in items {
+                    self.bind(item, kind, None, visible);
                 }
             }
         }
@@ -279,13 +266,11 @@ impl Walker<'_> {
 
     fn comprehension(&mut self, comp: &Comprehension, whole: Span, body: &[&Expr]) {
         self.expr(&comp.iter);
-        let item = self.infer(&comp.iter).and_then(item_type);
         let mark = self.stack.len();
         self.bind(
             &comp.pattern,
             LocalKind::Comprehension,
             None,
-            item,
             (whole.start, whole.end),
         );
         if let Some(cond) = &comp.cond {
@@ -358,7 +343,7 @@ impl Walker<'_> {
             }
             ExprKind::Field(receiver, name) => {
                 self.expr(receiver);
-                if let Some(def) = self.member(receiver, &name.name) {
+                if let Some(def) = self.member(receiver, name) {
                     self.push(name.span, def, false);
                 }
             }
@@ -376,108 +361,19 @@ impl Walker<'_> {
         }
     }
 
-    /// What `receiver.name` stands for: an enum variant or a field of a known record type.
-    fn member(&self, receiver: &Expr, name: &str) -> Option<Def> {
+    /// What `receiver.name` stands for: an enum variant, or a field of the record type the
+    /// checker found the receiver to have.
+    fn member(&self, receiver: &Expr, name: &Ident) -> Option<Def> {
         if let ExprKind::Name(ident) = &receiver.kind {
             if let Some(Def::Decl(id)) = self.lookup(&ident.name) {
                 if let DeclKind::Enum(variants) = &self.checked.decls.get(id).kind {
-                    let index = variants.iter().position(|v| v == name)?;
+                    let index = variants.iter().position(|v| *v == name.name)?;
                     return Some(Def::Variant { owner: id, index });
                 }
             }
         }
-        field_of(self.checked, &self.infer(receiver)?, name)
-    }
-
-    fn resolve_type(&self, te: &TypeExpr) -> Type {
-        let mut sink = Vec::new();
-        TypeResolver {
-            decls: &self.checked.decls,
-            scope: self.scope,
-            generics: &[],
-            diags: &mut sink,
-            is_std: false,
-            used_imports: Default::default(),
-        }
-        .resolve(te)
-    }
-
-    /// The type of `e` when it is obvious without the checker's inference.
-    fn infer(&self, e: &Expr) -> Option<Type> {
-        let ty = match &e.kind {
-            ExprKind::Int(_) => Type::Int,
-            ExprKind::Float(_) => Type::Float,
-            ExprKind::Str(_) => Type::Str,
-            ExprKind::Bool(_) => Type::Bool,
-            ExprKind::None => Type::None,
-            ExprKind::Duration(_) => Type::Duration,
-            ExprKind::Name(ident) => match self.lookup(&ident.name)? {
-                Def::Param { owner, index } => self
-                    .index
-                    .type_of_def(self.checked, &Def::Param { owner, index })?,
-                Def::Local(l) => self.index.locals.get(l)?.ty.clone()?,
-                _ => return None,
-            },
-            ExprKind::Call(callee, _) => {
-                let ExprKind::Name(ident) = &callee.kind else {
-                    return None;
-                };
-                let Some(Def::Decl(id)) = self.lookup(&ident.name) else {
-                    return None;
-                };
-                match &self.checked.decls.get(id).kind {
-                    DeclKind::Struct(_) | DeclKind::Class(_) => Type::Decl(id),
-                    DeclKind::Callable(sig) if sig.generics.is_empty() => {
-                        let overloads = self.scope.get(&ident.name).map_or(1, <[_]>::len);
-                        if overloads > 1 {
-                            return None;
-                        }
-                        sig.outputs.value_type()
-                    }
-                    _ => return None,
-                }
-            }
-            ExprKind::Field(receiver, name) => match self.member(receiver, &name.name)? {
-                Def::Variant { owner, .. } => Type::Decl(owner),
-                def @ Def::Field { .. } => self.index.type_of_def(self.checked, &def)?,
-                _ => return None,
-            },
-            ExprKind::Index(receiver, _) => match self.infer(receiver)? {
-                Type::List(t) => *t,
-                Type::Dict(_, v) => *v,
-                _ => return None,
-            },
-            ExprKind::TupleIndex(receiver, i, _) => match self.infer(receiver)? {
-                Type::Tuple(ts) => ts.get(*i as usize)?.clone(),
-                Type::NamedTuple(fs) => fs.get(*i as usize)?.1.clone(),
-                _ => return None,
-            },
-            ExprKind::List(items) => Type::List(Box::new(self.infer(items.first()?)?)),
-            ExprKind::Binary(op, a, b) => match op {
-                BinOp::Eq
-                | BinOp::Ne
-                | BinOp::Lt
-                | BinOp::Le
-                | BinOp::Gt
-                | BinOp::Ge
-                | BinOp::In
-                | BinOp::And
-                | BinOp::Or => Type::Bool,
-                BinOp::Div => Type::Float,
-                BinOp::Coalesce => match self.infer(a)? {
-                    t @ Type::Union(_) => t.strip_none()?,
-                    _ => self.infer(b)?,
-                },
-                _ => match (self.infer(a)?, self.infer(b)?) {
-                    (Type::Int, Type::Int) => Type::Int,
-                    (x, y) if x.is_numeric() && y.is_numeric() => Type::Float,
-                    (x, y) if x == y => x,
-                    _ => return None,
-                },
-            },
-            _ => return None,
-        };
-        (!ty.has_error()).then_some(ty)
+        let receiver = self.facts?.receivers.get(&name.span)?;
+        field_of(self.checked, receiver, &name.name)
     }
 }
 
@@ -510,12 +406,4 @@ pub fn field_of(checked: &Checked, ty: &Type, name: &str) -> Option<Def> {
         .iter()
         .position(|f| f.name == name)?;
     Some(Def::Field { owner, index })
-}
-
-/// The item type of a list (what a `for` loop binds).
-fn item_type(ty: Type) -> Option<Type> {
-    match ty {
-        Type::List(t) => Some(*t),
-        _ => None,
-    }
 }
