@@ -30,8 +30,9 @@ pub const MAX_DOCUMENT_BYTES: usize = 8 << 20;
 /// How long one analysis may run before the server gives up on it.
 pub const ANALYSIS_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// The stack of the analysis thread: deep (but accepted) nesting must not overflow it.
-const ANALYSIS_STACK: usize = 256 << 20;
+/// The stack of the server's threads that walk syntax trees: deep (but accepted) nesting, such
+/// as a chain of 20000 `+`, must not overflow it.
+pub const LARGE_STACK: usize = 256 << 20;
 
 /// Where one file of an analysed program lives.
 #[derive(Clone, Debug)]
@@ -70,7 +71,7 @@ impl Analysis {
             std::thread::scope(|scope| {
                 std::thread::Builder::new()
                     .name("flytec-index".into())
-                    .stack_size(ANALYSIS_STACK)
+                    .stack_size(LARGE_STACK)
                     .spawn_scoped(scope, || Index::build(checked))
                     .ok()
                     .and_then(|handle| handle.join().ok())
@@ -218,7 +219,7 @@ impl Worker {
         let (result_sender, results) = mpsc::channel();
         std::thread::Builder::new()
             .name("flytec-analysis".into())
-            .stack_size(ANALYSIS_STACK)
+            .stack_size(LARGE_STACK)
             .spawn(move || {
                 for job in job_receiver {
                     let result = std::panic::catch_unwind(|| {

@@ -20,6 +20,7 @@ use super::analysis::Analysis;
 use super::convert;
 use super::describe;
 use super::index::{field_of, Def, BUILTIN_TYPES};
+use crate::check::body::plural;
 use crate::check::types::{DeclId, DeclKind, Type};
 use crate::syntax::ast::CallableKind;
 
@@ -523,7 +524,8 @@ fn names(a: &Analysis, offset: usize) -> Vec<CompletionItem> {
         };
         let mut detail = describe::detail(a, ids[0]);
         if ids.len() > 1 {
-            detail.push_str(&format!("  (+{} overloads)", ids.len() - 1));
+            let more = ids.len() - 1;
+            detail.push_str(&format!("  (+{more} overload{})", plural(more)));
         }
         let mut it = with_doc(
             item(name.clone(), kind, Some(detail)),

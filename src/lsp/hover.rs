@@ -169,7 +169,15 @@ pub fn markdown(a: &Analysis, def: &Def) -> Option<String> {
                         local.name,
                         a.checked.decls.show(ty)
                     )));
-                    parts.push("type inferred from its value".into());
+                    parts.push(
+                        match local.kind {
+                            LocalKind::Let | LocalKind::Var => "type inferred from its value",
+                            LocalKind::Loop | LocalKind::Comprehension => {
+                                "type inferred from the list it iterates"
+                            }
+                        }
+                        .into(),
+                    );
                 }
                 (None, None) => {
                     parts.push(code(&format!("{keyword} {}", local.name)));

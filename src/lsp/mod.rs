@@ -37,7 +37,11 @@ use std::sync::mpsc;
 
 /// Serves `input` (normally stdin), writing to `output` (normally stdout), until `exit` or the
 /// end of the input. Returns the process exit code: 0 after `shutdown` then `exit`, 1 otherwise.
-pub fn serve(input: impl Read + Send + 'static, output: impl std::io::Write) -> i32 {
+///
+/// The server runs on a thread with a large stack whoever calls it: requests answered there
+/// (formatting, for one) recurse as deeply as the document nests, like the analysis does on its
+/// own thread ([`analysis`]).
+pub fn serve(input: impl Read + Send + 'static, output: impl std::io::Write + Send) -> i32 {
     let (sender, receiver) = mpsc::channel();
     let reader = std::thread::Builder::new()
         .name("flytec-lsp-reader".into())
@@ -46,10 +50,26 @@ pub fn serve(input: impl Read + Send + 'static, output: impl std::io::Write) -> 
         server::log(&format!("cannot start the reader thread: {e}"));
         return 1;
     }
-    server::run(receiver, output)
+    std::thread::scope(|scope| {
+        let main = std::thread::Builder::new()
+            .name("flytec-lsp".into())
+            .stack_size(analysis::LARGE_STACK)
+            .spawn_scoped(scope, || server::run(receiver, output));
+        match main.map(|handle| handle.join()) {
+            Ok(Ok(code)) => code,
+            Ok(Err(_)) => {
+                server::log("the server stopped on an internal error");
+                1
+            }
+            Err(e) => {
+                server::log(&format!("cannot start the server thread: {e}"));
+                1
+            }
+        }
+    })
 }
 
 /// Serves stdin and stdout.
 pub fn serve_stdio() -> i32 {
-    serve(std::io::stdin(), std::io::stdout().lock())
+    serve(std::io::stdin(), std::io::stdout())
 }

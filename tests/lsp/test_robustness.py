@@ -194,8 +194,12 @@ def test_pathological_documents_are_analysed_or_refused(tmp_path, text: str):
     raw.response(3)
     raw.request(4, "textDocument/documentSymbol", {"textDocument": {"uri": uri}})
     raw.response(4)
-    raw.request(5, "shutdown")
+    raw.request(5, "textDocument/formatting", {"textDocument": {"uri": uri}, "options": {"tabSize": 4, "insertSpaces": True}})
     raw.response(5)
+    raw.request(6, "textDocument/references", {"textDocument": {"uri": uri}, "position": {"line": 0, "character": 20}, "context": {"includeDeclaration": True}})
+    raw.response(6)
+    raw.request(7, "shutdown")
+    raw.response(7)
     raw.notify("exit")
     assert raw.finish() == 0
 
@@ -210,5 +214,24 @@ def test_documents_over_the_size_limit_are_refused_with_a_diagnostic(tmp_path):
     assert "bytes" in params["diagnostics"][0]["message"]
     raw.request(2, "shutdown")
     raw.response(2)
+    raw.notify("exit")
+    assert raw.finish() == 0
+
+
+def test_a_long_expression_chain_is_analysed_on_a_large_stack(tmp_path):
+    # 20000 nested additions need more than the 8 MB stack of an ordinary thread to check,
+    # index and format; the server does all three on threads with large stacks.
+    raw = Raw()
+    raw.initialize()
+    uri = (tmp_path / "chain.flow").as_uri()
+    text = "task f() -> int {\n    " + "1 + " * 20000 + "1\n}\n"
+    params = open_and_wait(raw, uri, text)
+    assert params["diagnostics"] == []
+    raw.request(2, "textDocument/hover", {"textDocument": {"uri": uri}, "position": {"line": 1, "character": 6}})
+    assert "int" in raw.response(2)["result"]["contents"]["value"]
+    raw.request(3, "textDocument/formatting", {"textDocument": {"uri": uri}, "options": {"tabSize": 4, "insertSpaces": True}})
+    assert "result" in raw.response(3)
+    raw.request(4, "shutdown")
+    raw.response(4)
     raw.notify("exit")
     assert raw.finish() == 0
