@@ -23,6 +23,7 @@ use super::stdlib;
 use crate::check::load::{self, Disk, Files};
 use crate::check::{self, Checked, Options};
 use crate::source::{FileId, SourceFile, Span};
+use crate::syntax::ast::ImportTarget;
 
 /// Documents larger than this are not analysed (a diagnostic says so).
 pub const MAX_DOCUMENT_BYTES: usize = 8 << 20;
@@ -111,6 +112,25 @@ impl Analysis {
             .iter()
             .position(|f| f.key == key)
             .map(|i| FileId(i as u32))
+    }
+
+    /// Whether the program reads the file with identity `key`, or would, if it could: an import
+    /// that was not found names it (so the program is checked again when that file opens).
+    pub fn depends_on(&self, key: &str) -> bool {
+        self.file_by_key(key).is_some()
+            || self.checked.modules.iter().any(|m| {
+                let dir = Path::new(&self.file(m.file).name).parent();
+                m.ast
+                    .imports
+                    .iter()
+                    .zip(&m.imports)
+                    .any(|(import, loaded)| match (&import.target, loaded, dir) {
+                        (ImportTarget::File(rel), None, Some(dir)) => {
+                            convert::path_key(&dir.join(rel)) == key
+                        }
+                        _ => false,
+                    })
+            })
     }
 
     /// The module whose file is `file`.

@@ -278,11 +278,12 @@ impl<W: Write> Server<W> {
         }
     }
 
-    /// Schedules every open document whose program reads the file `key` (other than itself).
+    /// Schedules every open document whose program reads the file `key`, or fails to import it
+    /// (other than itself).
     pub fn schedule_dependents(&mut self, key: &str, now: Instant) {
         let due = now + self.debounce.min(Duration::from_millis(50));
         for doc in self.docs.values_mut() {
-            let reads = matches!(&doc.analysis, Ok(a) if a.file_by_key(key).is_some());
+            let reads = matches!(&doc.analysis, Ok(a) if a.depends_on(key));
             if doc.key != key && reads {
                 doc.due = Some(doc.due.map_or(due, |d| d.min(due)));
             }

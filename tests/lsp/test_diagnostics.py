@@ -159,6 +159,19 @@ async def test_unsaved_edits_of_an_open_import_are_what_the_importer_sees(client
     await wait_diagnostics(client, main_uri, lambda ds: [d.code for d in ds] == ["E0100"])
 
 
+async def test_an_import_that_exists_only_in_the_editor_is_found(client: LanguageClient, tmp_path: Path):
+    main = tmp_path / "main.flow"
+    main.write_text('import "extra.flow"\n\ntask t() -> int { twice(2) }\n')
+    main_uri = open_doc(client, main)
+    diagnostics = await wait_diagnostics(client, main_uri, lambda ds: len(ds) > 0)
+    assert sorted(d.code for d in diagnostics) == ["E0100", "E0102"]
+    # A new file, opened but never saved: main is checked again and finds it.
+    extra = tmp_path / "extra.flow"
+    open_doc(client, extra, "fn twice(x: int) -> int { 2 * x }\n")
+    await wait_diagnostics(client, main_uri, lambda ds: ds == [])
+    assert not extra.exists()
+
+
 async def test_errors_in_unopened_imports_are_published_for_them(client: LanguageClient, project: Path):
     lib = project / "lib.flow"
     lib.write_text(lib.read_text() + "\ntask broken() -> int { lenn([1]) }\n")
