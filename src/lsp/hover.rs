@@ -16,7 +16,7 @@ use super::index::{Def, LocalKind};
 use super::navigate::occurrence_at;
 use crate::check::types::{DeclId, DeclKind, Type};
 use crate::source::Span;
-use crate::syntax::ast::{CallableKind, ItemKind};
+use crate::syntax::ast::{Callable, CallableKind, ItemKind, PythonCode};
 
 /// The hover for the name at `position` of the document.
 pub fn hover(a: &Analysis, position: Position) -> Option<Hover> {
@@ -228,6 +228,19 @@ fn decl(a: &Analysis, id: DeclId, parts: &mut Vec<String>) -> Option<()> {
     }
     parts.push(code(&describe::item_text(file, item)));
     parts.extend(describe::doc_markdown(d.doc.as_deref()));
+    if let ItemKind::Callable(Callable {
+        python: Some(python),
+        ..
+    }) = &item.kind
+    {
+        parts.push(match &python.code {
+            PythonCode::Function { module, function } => format!(
+                "Runs in Python: `{function}` from the module `{module}` (beside this file, \
+                 else on `PYTHONPATH`)"
+            ),
+            PythonCode::Inline(_) => "Runs in Python: an inline body".to_string(),
+        });
+    }
     match &d.kind {
         DeclKind::Callable(sig) if sig.kind != CallableKind::Fn => {
             let mut lines = vec!["**Flyte interface**".to_string()];
