@@ -597,16 +597,7 @@ fn seed_program_writes_two_pickle_files_of_two_and_one_people() {
         ]
     );
     // The task node wrote exactly the two batches too.
-    let task = outcome.node_named("greet_all");
-    let dir = Path::new(task["outputs"].as_str().expect("outputs path"))
-        .parent()
-        .unwrap()
-        .to_path_buf();
-    let mut pickles: Vec<PathBuf> = walk_files(&dir)
-        .into_iter()
-        .filter(|p| p.extension().is_some_and(|e| e == "pkl"))
-        .collect();
-    pickles.sort();
+    let pickles = node_pickles(&outcome.node_named("greet_all"));
     assert_eq!(pickles.len(), 2, "pickle files of greet_all: {pickles:?}");
     let mut held = load_pickles(&pickles);
     held.sort_by_key(|v| v.as_array().map_or(0, Vec::len));
@@ -625,6 +616,114 @@ fn seed_program_writes_two_pickle_files_of_two_and_one_people() {
         plain,
         json!({"o0": [{"name": "f"}, {"name": "o"}, {"name": "o"}]})
     );
+}
+
+/// The Pickle files in the directory of a node (given by its run record), sorted.
+fn node_pickles(node: &Value) -> Vec<PathBuf> {
+    let outputs = node["outputs"].as_str().expect("outputs path");
+    let mut pickles: Vec<PathBuf> = walk_files(Path::new(outputs).parent().unwrap())
+        .into_iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "pkl"))
+        .collect();
+    pickles.sort();
+    pickles
+}
+
+/// The literal map a node wrote as its `inputs` or `outputs`, by its run record.
+fn node_map(node: &Value, which: &str) -> Value {
+    let path = node[which]
+        .as_str()
+        .unwrap_or_else(|| panic!("no `{which}` in {node}"));
+    serde_json::from_slice(&fs::read(path).unwrap()).unwrap()
+}
+
+/// The paths of `file://` URIs.
+fn uri_paths(uris: &[String]) -> Vec<PathBuf> {
+    uris.iter()
+        .map(|u| PathBuf::from(u.strip_prefix("file://").expect("a file:// URI")))
+        .collect()
+}
+
+// ---------------------------------------------------------------------------------------------
+// Pickled lists passed between nodes
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn an_input_declared_like_the_output_it_takes_shares_the_producers_pickle_files() {
+    let scratch = Scratch::with_fixture("pickled.flow");
+    let outcome = scratch.run(&["pickled.flow", "same"]);
+    assert_eq!(outcome.success(), json!({"o0": 5}));
+    let (make, count) = (outcome.node_named("make"), outcome.node_named("count"));
+    let produced = &node_map(&make, "outputs")["literals"]["o0"];
+    let taken = &node_map(&count, "inputs")["literals"]["people"];
+    assert_eq!(taken, produced, "count's input is make's output literal");
+    assert!(node_pickles(&count).is_empty(), "count wrote no pickle");
+    assert_eq!(node_pickles(&make).len(), 3, "5 people at @batch(2)");
+    assert_eq!(
+        load_pickles(&uri_paths(&blob_uris(taken))),
+        vec![
+            json!([{"name": "p0"}, {"name": "p1"}]),
+            json!([{"name": "p2"}, {"name": "p3"}]),
+            json!([{"name": "p4"}])
+        ]
+    );
+}
+
+#[test]
+fn an_input_with_another_batch_size_is_written_in_its_own_layout() {
+    let scratch = Scratch::with_fixture("pickled.flow");
+    let outcome = scratch.run(&["pickled.flow", "rebatched"]);
+    assert_eq!(
+        outcome.success(),
+        json!({"o0": ["p0", "p1", "p2", "p3", "p4"]})
+    );
+    let names = outcome.node_named("names");
+    let uris = blob_uris(&node_map(&names, "inputs")["literals"]["people"]);
+    assert_eq!(uris.len(), 2, "5 people at @batch(3): {uris:?}");
+    let mut own = uri_paths(&uris);
+    own.sort();
+    assert_eq!(
+        own,
+        node_pickles(&names),
+        "in the receiving node's directory"
+    );
+    assert_eq!(
+        load_pickles(&uri_paths(&uris)),
+        vec![
+            json!([{"name": "p0"}, {"name": "p1"}, {"name": "p2"}]),
+            json!([{"name": "p3"}, {"name": "p4"}])
+        ]
+    );
+    assert_eq!(node_pickles(&outcome.node_named("make")).len(), 3);
+}
+
+#[test]
+fn workflow_outputs_and_branches_pass_stored_literals_on() {
+    let scratch = Scratch::with_fixture("pickled.flow");
+    let outcome = scratch.run(&["pickled.flow", "passed_on", "--literals"]);
+    let printed = outcome.success();
+    let make = outcome.node_named("make");
+    assert_eq!(
+        printed["literals"]["o0"],
+        node_map(&make, "outputs")["literals"]["o0"]
+    );
+    let plain = scratch
+        .run(&["pickled.flow", "passed_on", "--n", "3"])
+        .success();
+    assert_eq!(
+        plain,
+        json!({"o0": [{"name": "p0"}, {"name": "p1"}, {"name": "p2"}]})
+    );
+    // Whichever case the branch took, its output is passed on.
+    for (n, want) in [("5", 5), ("2", 1)] {
+        let outcome = scratch.run(&["pickled.flow", "branched", "--n", n]);
+        assert_eq!(outcome.success(), json!({ "o0": want }));
+        let (make, count) = (outcome.node_named("make"), outcome.node_named("count"));
+        assert_eq!(
+            node_map(&count, "inputs")["literals"]["people"],
+            node_map(&make, "outputs")["literals"]["o0"]
+        );
+    }
 }
 
 /// Every file under `dir`, recursively.
@@ -1284,12 +1383,13 @@ fn an_ir_file_of_another_version_is_refused() {
 fn literals_parse_as_flyteidl_literal_maps() {
     let scratch = Scratch::with_fixture("features.flow");
     scratch.write("inputs.flow", fixture_text("inputs.flow"));
+    scratch.write("pickled.flow", fixture_text("pickled.flow"));
     let check = scratch.path("check");
     fs::create_dir(&check).unwrap();
     let pickle = example_path("pickle.flow");
     let report = example_path("report.flow");
     let cleaning = example_path("cleaning.flow");
-    let runs: [(&str, Vec<&str>); 6] = [
+    let runs: [(&str, Vec<&str>); 8] = [
         ("features", vec!["features.flow", "main"]),
         ("nothing", vec!["features.flow", "nothing", "--x", "1"]),
         (
@@ -1297,6 +1397,8 @@ fn literals_parse_as_flyteidl_literal_maps() {
             vec!["inputs.flow", "--n", "3", "--mode", "Careful"],
         ),
         ("pickle", vec![pickle.to_str().unwrap(), "welcome_all"]),
+        ("shared", vec!["pickled.flow", "same"]),
+        ("rebatched", vec!["pickled.flow", "rebatched"]),
         ("report", vec![report.to_str().unwrap()]),
         ("cleaning", vec![cleaning.to_str().unwrap()]),
     ];

@@ -1,7 +1,11 @@
 //! The workflow executor: runs a task or a workflow graph, each node once its inputs are ready,
 //! independent nodes and map items in parallel (up to `jobs` at once). Every value that crosses
 //! a node boundary goes through the store as a Flyte literal map — written by the producer,
-//! read back by the consumer — with pickle files and batches where the types say so.
+//! read back by the consumer — with pickle files and batches where the types say so. A node
+//! input bound to a whole output of another node, declared with the same type and `@batch`,
+//! is passed on as the producer's literal: the input map points at the producer's Pickle files
+//! (as a Flyte input literal points at the blobs its producer wrote) instead of decoding and
+//! writing them again; the receiving node still reads its values back from the store.
 //! `@retries`, `@timeout` and `@cache` apply to every task node.
 //!
 //! Consumes the IR, an entry and its input values; produces the outputs and a run record.
@@ -59,6 +63,16 @@ pub struct RunOutcome {
 
 pub(super) type NodeResult = Result<(), RunFailure>;
 
+/// A value crossing into a node's literal map.
+#[derive(Clone)]
+pub(super) enum Input {
+    /// A value, converted to a literal when the map is written.
+    Value(Value),
+    /// A literal its producer already stored, of the same type and `@batch` layout as the
+    /// variable it is written for: copied as it is, Pickle files shared.
+    Stored(serde_json::Value),
+}
+
 /// Runs `target` with `inputs` (in parameter order, defaults already filled in).
 pub fn run(
     program: &Program,
@@ -76,6 +90,7 @@ pub fn run(
     let started = now_seconds();
     let (name, sig) = runner.target_sig(target);
     let dir = store.node_dir("entry");
+    let inputs = inputs.into_iter().map(Input::Value).collect();
     let result = runner.run_target(target, "entry", inputs).and_then(|()| {
         let literals = store
             .read_json(&dir.join("outputs.json"))
@@ -161,14 +176,20 @@ impl<'a> Runner<'a> {
     }
 
     /// Runs a task or workflow as node `id`: writes its inputs, runs, writes its outputs.
-    pub(super) fn run_target(&self, target: Target, id: &str, inputs: Vec<Value>) -> NodeResult {
+    pub(super) fn run_target(&self, target: Target, id: &str, inputs: Vec<Input>) -> NodeResult {
         let (name, sig) = self.target_sig(target);
         let dir = self.store.node_dir(id);
-        let entries: Vec<(&str, Value, &Type, Option<u32>)> = sig
+        let entries: Vec<(&str, Input, &Type, Option<u32>)> = sig
             .params
             .iter()
             .zip(inputs)
-            .map(|(p, v)| (p.name.as_str(), coerce(v, &p.ty), &p.ty, p.batch))
+            .map(|(p, input)| {
+                let input = match input {
+                    Input::Value(v) => Input::Value(coerce(v, &p.ty)),
+                    stored => stored,
+                };
+                (p.name.as_str(), input, &p.ty, p.batch)
+            })
             .collect();
         let inputs_file = dir.join("inputs.json");
         self.write_map(&inputs_file, &dir, &entries)
@@ -200,12 +221,12 @@ impl<'a> Runner<'a> {
                     error: result.as_ref().err().map(|f| f.error.message.clone()),
                 });
                 let outputs = result?;
-                let entries: Vec<(&str, Value, &Type, Option<u32>)> = sig
+                let entries: Vec<(&str, Input, &Type, Option<u32>)> = sig
                     .outputs
                     .fields()
                     .iter()
                     .zip(outputs)
-                    .map(|(o, v)| (o.name.as_str(), coerce(v, &o.ty), &o.ty, o.batch))
+                    .map(|(o, input)| (o.name.as_str(), input, &o.ty, o.batch))
                     .collect();
                 self.write_map(&dir.join("outputs.json"), &dir, &entries)
                     .map_err(|e| failure(name, id, 1, e))
@@ -295,12 +316,19 @@ impl<'a> Runner<'a> {
                 .map(|f| f.name.as_str())
                 .collect::<Vec<_>>(),
         );
-        let entries: Vec<(&str, Value, &Type, Option<u32>)> = sig
+        let entries: Vec<(&str, Input, &Type, Option<u32>)> = sig
             .outputs
             .fields()
             .iter()
             .zip(outputs)
-            .map(|(o, v)| (o.name.as_str(), coerce(v, &o.ty), &o.ty, o.batch))
+            .map(|(o, v)| {
+                (
+                    o.name.as_str(),
+                    Input::Value(coerce(v, &o.ty)),
+                    &o.ty,
+                    o.batch,
+                )
+            })
             .collect();
         let written = self.write_map(&dir.join("outputs.json"), dir, &entries);
         if let (Some(key), Ok(())) = (&key, &written) {
@@ -351,18 +379,23 @@ impl<'a> Runner<'a> {
         Ok(outcome.value)
     }
 
-    /// Writes a literal map of `entries` to `file`, pickles under `dir`.
+    /// Writes a literal map of `entries` to `file`, new pickles under `dir`.
     pub(super) fn write_map(
         &self,
         file: &Path,
         dir: &Path,
-        entries: &[(&str, Value, &Type, Option<u32>)],
+        entries: &[(&str, Input, &Type, Option<u32>)],
     ) -> Result<(), String> {
         let blobs = self.store.blobs(dir.join("blobs"));
         let mut literals = serde_json::Map::new();
-        for (name, value, ty, batch) in entries {
-            let lit = literal::to_literal(value, ty, *batch, &self.program.decls, &blobs)
-                .map_err(|e| format!("output `{name}`: {e}"))?;
+        for (name, input, ty, batch) in entries {
+            let lit = match input {
+                Input::Value(value) => {
+                    literal::to_literal(value, ty, *batch, &self.program.decls, &blobs)
+                        .map_err(|e| format!("output `{name}`: {e}"))?
+                }
+                Input::Stored(lit) => lit.clone(),
+            };
             literals.insert(name.to_string(), lit);
         }
         self.store
@@ -403,20 +436,22 @@ impl<'a> Runner<'a> {
         Ok(fields.iter().map(|f| f.name.clone()).zip(values).collect())
     }
 
-    /// Runs workflow `w` with its inputs; returns its output values.
+    /// Runs workflow `w` with its inputs; returns its outputs.
     pub(super) fn run_workflow(
         &self,
         w: WfId,
         prefix: &str,
         inputs: Vec<Value>,
-    ) -> Result<Vec<Value>, RunFailure> {
+    ) -> Result<Vec<Input>, RunFailure> {
         let workflow = &self.program.workflows[w as usize];
         let mut graph = Graph::new(self, workflow, prefix, inputs);
         graph.run()?;
+        let outputs = self.sig(workflow.decl).outputs.fields();
         workflow
             .outputs
             .iter()
-            .map(|b| graph.resolve(b, None))
+            .zip(outputs)
+            .map(|(b, o)| graph.input(b, o, None))
             .collect()
     }
 

@@ -1,6 +1,7 @@
 //! One run of a workflow graph: decides which nodes are ready (their inputs done, their branch
 //! case taken), runs up to `jobs` of them at once on scoped threads, decides branches, and
-//! resolves bindings — reading every node output back from the store.
+//! resolves bindings — reading every node output back from the store, or passing a whole output
+//! on as its stored literal when the receiving variable declares the same type and `@batch`.
 //!
 //! Consumes a workflow of the IR and its input values; produces its outputs through the store.
 
@@ -8,7 +9,7 @@ use std::collections::HashMap;
 use std::sync::{mpsc, Arc, Mutex};
 
 use super::eval::{coerce, const_value};
-use super::executor::{default_input, failure, NodeResult, RunFailure, Runner};
+use super::executor::{default_input, failure, Input, NodeResult, RunFailure, Runner};
 use super::{ops, RuntimeError};
 use crate::check::types::FieldSig;
 use crate::ir::*;
@@ -252,46 +253,35 @@ impl<'r, 'a> Graph<'r, 'a> {
     /// Resolves the inputs of node `n` into work a thread can do.
     fn prepare(&self, n: NodeId) -> Result<Work, RunFailure> {
         let id = self.node_id(n);
-        let params = |target: Target| self.runner.target_sig(target).1.params.clone();
-        let args = |args: &[Option<Binding>],
-                    params: &[FieldSig],
-                    defaults: &dyn Fn(usize) -> Option<Value>,
-                    item: Option<&Value>| {
-            args.iter()
+        let args = |bindings: &[Option<Binding>], target: Target, item: Option<&Value>| {
+            let params = &self.runner.target_sig(target).1.params;
+            bindings
+                .iter()
+                .zip(params)
                 .enumerate()
-                .map(|(i, b)| match b {
-                    Some(b) => self.resolve(b, item),
-                    None => Ok(defaults(i).unwrap_or(Value::None)),
+                .map(|(i, (b, p))| match b {
+                    Some(b) => self.input(b, p, item),
+                    None => {
+                        let default = self.default_of(target, i).unwrap_or(Value::None);
+                        Ok(Input::Value(coerce(default, &p.ty)))
+                    }
                 })
                 .collect::<Result<Vec<_>, _>>()
-                .map(|vs| {
-                    vs.into_iter()
-                        .zip(params)
-                        .map(|(v, p)| coerce(v, &p.ty))
-                        .collect::<Vec<_>>()
-                })
         };
         match &self.workflow.nodes[n as usize].kind {
-            NodeKind::Call(target, bindings) => {
-                let defaults = |i: usize| self.default_of(*target, i);
-                let values = args(bindings, &params(*target), &defaults, None)?;
-                Ok(Work::Call {
-                    target: *target,
-                    id,
-                    inputs: values,
-                })
-            }
+            NodeKind::Call(target, bindings) => Ok(Work::Call {
+                target: *target,
+                id,
+                inputs: args(bindings, *target, None)?,
+            }),
             NodeKind::Map(f, over, bindings) => {
                 let items = match self.resolve(over, None)? {
                     Value::List(items) => items,
                     _ => Arc::new(Vec::new()),
                 };
-                let target = Target::Task(*f);
-                let defaults = |i: usize| self.default_of(target, i);
-                let params = params(target);
                 let calls = items
                     .iter()
-                    .map(|item| args(bindings, &params, &defaults, Some(item)))
+                    .map(|item| args(bindings, Target::Task(*f), Some(item)))
                     .collect::<Result<Vec<_>, _>>()?;
                 Ok(Work::Map {
                     f: *f,
@@ -309,6 +299,66 @@ impl<'r, 'a> Graph<'r, 'a> {
     /// The default value of parameter `i` of a call target.
     fn default_of(&self, target: Target, i: usize) -> Option<Value> {
         default_input(self.runner.program, target, i)
+    }
+
+    /// What to write for a variable declared `want` bound to `binding`: the literal its producer
+    /// stored when the binding is a whole node output declared with the same type and `@batch`
+    /// (nothing is decoded or written again), else the binding's value.
+    pub(super) fn input(
+        &self,
+        binding: &Binding,
+        want: &FieldSig,
+        item: Option<&Value>,
+    ) -> Result<Input, RunFailure> {
+        match self.stored(binding, want)? {
+            Some(lit) => Ok(Input::Stored(lit)),
+            None => Ok(Input::Value(coerce(self.resolve(binding, item)?, &want.ty))),
+        }
+    }
+
+    /// The stored literal of the node output `binding` when it is one, whole, declared like
+    /// `want`.
+    fn stored(
+        &self,
+        binding: &Binding,
+        want: &FieldSig,
+    ) -> Result<Option<serde_json::Value>, RunFailure> {
+        let Binding::Output(n, k, path) = binding else {
+            return Ok(None);
+        };
+        if !path.is_empty() {
+            return Ok(None);
+        }
+        let node = &self.workflow.nodes[*n as usize];
+        if let NodeKind::Branch(cases) = &node.kind {
+            let chosen = self.chosen.get(n).copied().unwrap_or(0);
+            return self.stored(&cases[chosen as usize].value, want);
+        }
+        let outputs = self.runner.node_outputs(&node.kind);
+        let Some(field) = outputs.get(*k as usize) else {
+            return Ok(None);
+        };
+        if field.ty != want.ty || field.batch != want.batch {
+            return Ok(None);
+        }
+        let file = self
+            .runner
+            .store
+            .node_dir(&self.node_id(*n))
+            .join("outputs.json");
+        let mut map = self
+            .runner
+            .store
+            .read_json(&file)
+            .map_err(|e| self.failure(e.to_string()))?;
+        match map["literals"].get_mut(&field.name) {
+            Some(lit) => Ok(Some(lit.take())),
+            None => Err(self.failure(format!(
+                "{} has no literal `{}`",
+                file.display(),
+                field.name
+            ))),
+        }
     }
 
     /// The value of a binding, reading node outputs back from the store.
@@ -415,12 +465,12 @@ enum Work {
     Call {
         target: Target,
         id: String,
-        inputs: Vec<Value>,
+        inputs: Vec<Input>,
     },
     Map {
         f: FnId,
         id: String,
-        calls: Vec<Vec<Value>>,
+        calls: Vec<Vec<Input>>,
         output: Vec<FieldSig>,
     },
 }
@@ -486,7 +536,12 @@ impl Work {
                 }
                 let dir = runner.store.node_dir(&id);
                 let list = Value::list(values);
-                let entries = [(output[0].name.as_str(), list, &output[0].ty, None)];
+                let entries = [(
+                    output[0].name.as_str(),
+                    Input::Value(list),
+                    &output[0].ty,
+                    None,
+                )];
                 let written = runner
                     .write_map(&dir.join("outputs.json"), &dir, &entries)
                     .map_err(|e| failure(&name, &id, 1, e));
