@@ -10,7 +10,7 @@ use std::time::Instant;
 use indexmap::IndexMap;
 
 use super::{builtins, format, RuntimeError};
-use crate::check::types::{DeclKind, Outputs, Type};
+use crate::check::types::{DeclId, DeclKind, Outputs, Type};
 use crate::ir::*;
 use crate::source::Span;
 use crate::syntax::ast::{BinOp, UnaryOp};
@@ -35,6 +35,9 @@ impl From<RuntimeError> for Unwind {
 
 type Eval<T = Value> = Result<T, Unwind>;
 
+/// A struct's or class's name and its field names, in declaration order.
+type RecordNames = (Arc<str>, Arc<[Arc<str>]>);
+
 /// Evaluates bodies of one program.
 pub struct Evaluator<'p> {
     program: &'p Program,
@@ -42,6 +45,9 @@ pub struct Evaluator<'p> {
     depth: usize,
     ticks: u32,
     ctx: builtins::Context,
+    /// The type name and field names of each struct or class built so far, by declaration:
+    /// allocated once and shared by all its values.
+    record_names: Vec<Option<RecordNames>>,
 }
 
 impl<'p> Evaluator<'p> {
@@ -53,6 +59,7 @@ impl<'p> Evaluator<'p> {
             depth: 0,
             ticks: 0,
             ctx,
+            record_names: Vec::new(),
         }
     }
 
@@ -210,11 +217,15 @@ impl<'p> Evaluator<'p> {
             ExprKind::Const(c) => const_value(c),
             ExprKind::Local(slot) => frame[*slot as usize].clone(),
             ExprKind::Str(parts) => {
-                let mut text = String::new();
+                let guess = parts.iter().map(|p| match p {
+                    Part::Text(t) => t.len(),
+                    Part::Expr(_) => 16,
+                });
+                let mut text = String::with_capacity(guess.sum());
                 for p in parts {
                     match p {
                         Part::Text(t) => text.push_str(t),
-                        Part::Expr(x) => text.push_str(&format::display(&self.expr(x, frame)?)),
+                        Part::Expr(x) => format::write_display(&mut text, &self.expr(x, frame)?),
                     }
                 }
                 Value::str(text)
@@ -253,18 +264,13 @@ impl<'p> Evaluator<'p> {
                 builtins::call(name, &args, &self.ctx).map_err(|m| RuntimeError::at(e.span, m))?
             }
             ExprKind::Construct(decl, args) => {
-                let values = self.exprs(args, frame)?;
-                let d = self.program.decls.get(*decl);
-                let fields = self.program.decls.fields(&Type::Decl(*decl)).unwrap_or(&[]);
-                let fields = fields
-                    .iter()
-                    .zip(values)
-                    .map(|(f, v)| (Arc::from(f.name.as_str()), coerce(v, &f.ty)))
-                    .collect();
-                Value::Record(Arc::new(Record {
-                    type_name: d.name.as_str().into(),
-                    fields,
-                }))
+                let sigs = self.program.decls.fields(&Type::Decl(*decl)).unwrap_or(&[]);
+                let (type_name, names) = self.record_names(*decl);
+                let mut fields = Vec::with_capacity(args.len().min(sigs.len()));
+                for ((arg, f), name) in args.iter().zip(sigs).zip(names.iter()) {
+                    fields.push((name.clone(), coerce(self.expr(arg, frame)?, &f.ty)));
+                }
+                Value::Record(Arc::new(Record { type_name, fields }))
             }
             ExprKind::EnumValue(decl, variant) => Value::Enum(
                 self.program.decls.get(*decl).name.as_str().into(),
@@ -325,6 +331,23 @@ impl<'p> Evaluator<'p> {
                 return Err(RuntimeError::at(e.span, text).failed().into());
             }
         })
+    }
+
+    /// The shared type name and field names of the struct or class `decl`.
+    fn record_names(&mut self, decl: DeclId) -> RecordNames {
+        let i = decl.0 as usize;
+        if self.record_names.len() <= i {
+            self.record_names.resize(i + 1, None);
+        }
+        let decls = &self.program.decls;
+        let (name, fields) = self.record_names[i].get_or_insert_with(|| {
+            let fields = decls.fields(&Type::Decl(decl)).unwrap_or(&[]);
+            (
+                Arc::from(decls.get(decl).name.as_str()),
+                fields.iter().map(|f| Arc::from(f.name.as_str())).collect(),
+            )
+        });
+        (name.clone(), fields.clone())
     }
 
     fn comprehension(

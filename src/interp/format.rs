@@ -27,8 +27,13 @@ use crate::value::Value;
 /// `v` as interpolation `"{v}"` and `str(v)` write it (see the module documentation).
 pub fn display(v: &Value) -> String {
     let mut out = String::new();
-    write_value(&mut out, v, false);
+    write_display(&mut out, v);
     out
+}
+
+/// Appends [`display`]`(v)` to `out`.
+pub fn write_display(out: &mut String, v: &Value) {
+    write_value(out, v, false);
 }
 
 /// `v` as it is written inside a container: strings and paths quoted as Flow string literals.
