@@ -2,6 +2,11 @@
 
 mod cli;
 
+/// A run makes and frees millions of small values (records, strings): glibc's malloc spent a
+/// third of `flytec run`'s time on them (consolidating freed chunks), mimalloc a fraction.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use clap::{Parser, Subcommand};
 
 /// The toolchain for Flow, a statically typed language for Flyte-style data workflows.
