@@ -48,6 +48,7 @@
 //! an empty list too, one file holding `[]`, as flytekit 1.7 writes it. With `@batch(n)`, the list
 //! is `ceil(len/n)` files, file k holding items `k*n .. k*n+n`; an empty list is no file at all.
 
+mod direct;
 mod machine;
 mod read;
 #[cfg(test)]
@@ -309,15 +310,20 @@ pub fn encode_batches(items: &[Value], batch: Option<u32>) -> Result<Vec<Vec<u8>
 /// them or CPython does) and concatenates their items in order. An error in one of several files
 /// says which.
 ///
-/// With several files and more than one core, a second thread parses the files ahead while this
-/// one builds the values: building them is most of the work, and it stays on the caller's thread
-/// (and memory arena), where the values will be used and dropped.
+/// Flow's own batches of flat items (scalars, enum values, records of such fields) are read
+/// straight from their bytes into values. From the first file that is not (a CPython pickle, a
+/// nested list), files go through the pickle machine: with several of them and more than one
+/// core, a second thread parses the files ahead while this one builds the values. Building stays
+/// on the caller's thread (and memory arena), where the values will be used and dropped: values
+/// built on other threads cost more to free, and decoding Flow's batches in parallel measured
+/// slower than on one thread.
 pub fn decode_batches(
     files: &[Vec<u8>],
     item: &Type,
     decls: &Decls,
 ) -> Result<Vec<Value>, PickleError> {
     let list = Type::List(Box::new(item.clone()));
+    let shapes = Shapes::new(decls, item);
     let several = files.len() > 1;
     let in_batch = |index: usize, e: PickleError| {
         if several {
@@ -330,24 +336,35 @@ pub fn decode_batches(
         }
     };
     let mut out: Vec<Value> = Vec::new();
-    // Builds the values of file `index`, parsed by `machine` to `root`.
-    let build = |index: usize, machine: &Machine<'_>, root: u32, out: &mut Vec<Value>| {
+    let reserve = |index: usize, out: &mut Vec<Value>| {
         if index == 1 {
             // The first file's length stands for the others': reserve once, not by doubling.
             out.reserve(out.len() * (files.len() - 1));
         }
-        let reader = Reader::new(&machine.nodes, decls, &list);
-        reader
+    };
+    let mut first = 0;
+    while first < files.len() {
+        reserve(first, &mut out);
+        if !direct::list_into(&files[first], item, decls, &shapes, &mut out) {
+            break;
+        }
+        first += 1;
+    }
+    let rest = &files[first..];
+    // Builds the values of file `index`, parsed by `machine` to `root`.
+    let build = |index: usize, machine: &Machine<'_>, root: u32, out: &mut Vec<Value>| {
+        reserve(index, out);
+        Reader::new(&machine.nodes, decls, &shapes)
             .list_into(root, &list, item, false, out)
             .map_err(|f| in_batch(index, f.into_error(decls)))
     };
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let total: usize = files.iter().map(Vec::len).sum();
-    if !several || cores < 2 || total < PARALLEL_MIN_BYTES {
-        for (i, bytes) in files.iter().enumerate() {
+    let total: usize = rest.iter().map(Vec::len).sum();
+    if rest.len() < 2 || cores < 2 || total < PARALLEL_MIN_BYTES {
+        for (i, bytes) in rest.iter().enumerate() {
             let mut machine = Machine::new(bytes);
-            let root = machine.run().map_err(|e| in_batch(i, e))?;
-            let built = build(i, &machine, root, &mut out);
+            let root = machine.run().map_err(|e| in_batch(first + i, e))?;
+            let built = build(first + i, &machine, root, &mut out);
             machine.release();
             built?;
         }
@@ -357,7 +374,7 @@ pub fn decode_batches(
         let (parsed_tx, parsed_rx) = mpsc::sync_channel(2);
         let (spare_tx, spare_rx) = mpsc::channel::<Vec<Node<'static>>>();
         scope.spawn(move || {
-            for bytes in files {
+            for bytes in rest {
                 let spare = spare_rx.try_recv().unwrap_or_default();
                 let mut machine = Machine::with_nodes(bytes, spare);
                 let parsed = machine.run().map(|root| (machine, root));
@@ -368,8 +385,8 @@ pub fn decode_batches(
             }
         });
         for (i, parsed) in parsed_rx.into_iter().enumerate() {
-            let (machine, root) = parsed.map_err(|e| in_batch(i, e))?;
-            build(i, &machine, root, &mut out)?;
+            let (machine, root) = parsed.map_err(|e| in_batch(first + i, e))?;
+            build(first + i, &machine, root, &mut out)?;
             // Best effort: the parser may have finished already.
             let _ = spare_tx.send(machine.into_nodes());
         }

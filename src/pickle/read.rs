@@ -34,7 +34,8 @@ pub fn decode(bytes: &[u8], ty: &Type, decls: &Decls) -> Result<Value, PickleErr
         Err(_) if extern_member => return Ok(Value::opaque(bytes.to_vec())),
         Err(e) => return Err(e),
     };
-    let reader = Reader::new(&machine.nodes, decls, ty);
+    let shapes = Shapes::new(decls, ty);
+    let reader = Reader::new(&machine.nodes, decls, &shapes);
     let result = if let (true, Type::Union(ms)) = (extern_member, ty) {
         let mut members = [true, false].into_iter().flat_map(|strict| {
             ms.iter()
@@ -101,11 +102,71 @@ pub(super) enum Shape<'d> {
     },
 }
 
+/// The shapes of every struct, class and enum a type reaches, by declaration id: their names
+/// allocated once per decode, and shared by all the values read.
+pub(super) struct Shapes<'d>(Vec<Option<Shape<'d>>>);
+
+impl<'d> Shapes<'d> {
+    /// The shapes `ty` reaches.
+    pub(super) fn new(decls: &'d Decls, ty: &Type) -> Shapes<'d> {
+        let mut shapes = Shapes(Vec::new());
+        shapes.collect(decls, ty);
+        shapes
+    }
+
+    fn collect(&mut self, decls: &'d Decls, ty: &Type) {
+        match ty {
+            Type::List(t) => self.collect(decls, t),
+            Type::Dict(k, v) => {
+                self.collect(decls, k);
+                self.collect(decls, v);
+            }
+            Type::Union(ts) | Type::Tuple(ts) => ts.iter().for_each(|t| self.collect(decls, t)),
+            Type::NamedTuple(fs) => fs.iter().for_each(|(_, t)| self.collect(decls, t)),
+            Type::Decl(id) => {
+                let i = id.0 as usize;
+                if self.get(*id).is_some() {
+                    return;
+                }
+                let decl = decls.get(*id);
+                let shape = match &decl.kind {
+                    DeclKind::Struct(fs) | DeclKind::Class(fs) => Shape::Record {
+                        name: Arc::from(decl.name.as_str()),
+                        fields: fs.iter().map(|f| (Arc::from(f.name.as_str()), f)).collect(),
+                    },
+                    DeclKind::Enum(vs) => Shape::Enum {
+                        name: Arc::from(decl.name.as_str()),
+                        variants: vs.iter().map(|v| Arc::from(v.as_str())).collect(),
+                    },
+                    DeclKind::Alias(t) => return self.collect(decls, t),
+                    _ => return,
+                };
+                if self.0.len() <= i {
+                    self.0.resize_with(i + 1, || None);
+                }
+                self.0[i] = Some(shape);
+                if let DeclKind::Struct(fs) | DeclKind::Class(fs) = &decl.kind {
+                    for f in fs {
+                        self.collect(decls, &f.ty);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// The shape of a struct, class or enum the type reaches.
+    #[inline]
+    pub(super) fn get(&self, decl: DeclId) -> Option<&Shape<'d>> {
+        self.0.get(decl.0 as usize).and_then(Option::as_ref)
+    }
+}
+
 /// Converts the nodes of one pickle to values of the expected types.
 pub(super) struct Reader<'n, 'a, 'd> {
     nodes: &'n [Node<'a>],
     decls: &'d Decls,
-    shapes: Vec<Option<Shape<'d>>>,
+    shapes: &'d Shapes<'d>,
 }
 
 /// A conversion failure, with the path to it built on the way out (innermost segment first).
@@ -234,56 +295,12 @@ pub(super) fn within(seg: impl FnOnce() -> Seg) -> impl FnOnce(Box<Fail>) -> Box
 }
 
 impl<'n, 'a, 'd> Reader<'n, 'a, 'd> {
-    pub(super) fn new(nodes: &'n [Node<'a>], decls: &'d Decls, ty: &Type) -> Self {
-        let mut r = Reader {
+    /// A reader of `nodes`, for types whose shapes are `shapes`.
+    pub(super) fn new(nodes: &'n [Node<'a>], decls: &'d Decls, shapes: &'d Shapes<'d>) -> Self {
+        Reader {
             nodes,
             decls,
-            shapes: Vec::new(),
-        };
-        r.collect_shapes(ty);
-        r
-    }
-
-    /// Allocates the names of every struct, class and enum `ty` reaches, once.
-    pub(super) fn collect_shapes(&mut self, ty: &Type) {
-        match ty {
-            Type::List(t) => self.collect_shapes(t),
-            Type::Dict(k, v) => {
-                self.collect_shapes(k);
-                self.collect_shapes(v);
-            }
-            Type::Union(ts) | Type::Tuple(ts) => ts.iter().for_each(|t| self.collect_shapes(t)),
-            Type::NamedTuple(fs) => fs.iter().for_each(|(_, t)| self.collect_shapes(t)),
-            Type::Decl(id) => {
-                let i = id.0 as usize;
-                if self.shapes.get(i).is_some_and(Option::is_some) {
-                    return;
-                }
-                let decls = self.decls;
-                let decl = decls.get(*id);
-                let shape = match &decl.kind {
-                    DeclKind::Struct(fs) | DeclKind::Class(fs) => Shape::Record {
-                        name: Arc::from(decl.name.as_str()),
-                        fields: fs.iter().map(|f| (Arc::from(f.name.as_str()), f)).collect(),
-                    },
-                    DeclKind::Enum(vs) => Shape::Enum {
-                        name: Arc::from(decl.name.as_str()),
-                        variants: vs.iter().map(|v| Arc::from(v.as_str())).collect(),
-                    },
-                    DeclKind::Alias(t) => return self.collect_shapes(t),
-                    _ => return,
-                };
-                if self.shapes.len() <= i {
-                    self.shapes.resize_with(i + 1, || None);
-                }
-                self.shapes[i] = Some(shape);
-                if let DeclKind::Struct(fs) | DeclKind::Class(fs) = &decl.kind {
-                    for f in fs {
-                        self.collect_shapes(&f.ty);
-                    }
-                }
-            }
-            _ => {}
+            shapes,
         }
     }
 
@@ -503,7 +520,7 @@ impl<'n, 'a, 'd> Reader<'n, 'a, 'd> {
             },
             DeclKind::Callable(_) => Err(Fail::new(FailKind::UnsupportedType { ty: ty.clone() })),
             DeclKind::Struct(_) | DeclKind::Class(_) | DeclKind::Enum(_) => {
-                match self.shapes.get(decl.0 as usize).and_then(Option::as_ref) {
+                match self.shapes.get(decl) {
                     Some(Shape::Record { name, fields }) => {
                         self.record(id, ty, name, fields, strict)
                     }

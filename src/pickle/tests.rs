@@ -234,6 +234,7 @@ fn more_than_256_field_names_are_memoized() {
     // The second record fetches its names from the memo, `f256` on with LONG_BINGET.
     assert!(bytes.windows(5).any(|w| w == [op::LONG_BINGET, 0, 1, 0, 0]));
     round_trip(v, &list(&wide), &decls);
+    direct_reads(&[record(), record()], &wide, &decls);
 }
 
 #[test]
@@ -465,6 +466,186 @@ fn batches_round_trip() {
     assert_eq!(files.len(), 2858);
     assert!(files.iter().map(Vec::len).sum::<usize>() >= PARALLEL_MIN_BYTES);
     assert_eq!(decode_batches(&files, &f.people, &f.decls).unwrap(), many);
+}
+
+/// Reads `items` of type `item`, pickled as a batch, by the direct path and by the machine: both
+/// give the items back.
+#[track_caller]
+fn direct_reads(items: &[Value], item: &Type, decls: &Decls) {
+    let bytes = encode_list(items).unwrap();
+    let shapes = Shapes::new(decls, item);
+    let mut out = vec![Value::None];
+    assert!(
+        direct::list_into(&bytes, item, decls, &shapes, &mut out),
+        "the direct path gives up on a `list[{}]`",
+        decls.show(item)
+    );
+    assert_eq!(out[1..], *items, "appended after what `out` held");
+    assert_eq!(format!("{:?}", &out[1..]), format!("{items:?}"));
+    assert_eq!(
+        decode(&bytes, &list(item), decls).unwrap(),
+        Value::list(items.to_vec())
+    );
+}
+
+/// The direct path gives up on `bytes` read as a list of `item`s, leaving `out` as it was.
+#[track_caller]
+fn direct_gives_up(bytes: &[u8], item: &Type, decls: &Decls) {
+    let shapes = Shapes::new(decls, item);
+    let mut out = vec![Value::None];
+    assert!(!direct::list_into(bytes, item, decls, &shapes, &mut out));
+    assert_eq!(out, vec![Value::None]);
+}
+
+#[test]
+fn flows_own_batches_of_flat_items_are_read_directly() {
+    let f = fx();
+    let d = &f.decls;
+    let people = [person("f"), person("héllo ✓ 🎉"), person(&"x".repeat(300))];
+    direct_reads(&people, &f.people, d);
+    direct_reads(&[], &f.people, d);
+    direct_reads(&[person("one")], &f.people, d);
+    // Chunks of 1000 items, the last one holding a single item (`item APPEND`).
+    let many: Vec<Value> = (0..2001).map(|i| person(&format!("p{i}"))).collect();
+    direct_reads(&many, &f.people, d);
+    let ints = [
+        0,
+        255,
+        256,
+        65535,
+        65536,
+        -1,
+        i64::from(i32::MIN),
+        i64::MIN,
+        i64::MAX,
+    ];
+    direct_reads(&ints.map(Value::Int), &Type::Int, d);
+    direct_reads(
+        &[-0.0, 1.5, f64::INFINITY].map(Value::Float),
+        &Type::Float,
+        d,
+    );
+    direct_reads(&[Value::Bool(true), Value::Bool(false)], &Type::Bool, d);
+    direct_reads(&[Value::None], &Type::None, d);
+    direct_reads(&[Value::str(""), Value::str("s")], &Type::Str, d);
+    direct_reads(&[Value::Path(Arc::from("/tmp/a"))], &Type::File, d);
+    direct_reads(
+        &[Value::Datetime(1_700_000_000_123_456)],
+        &Type::Datetime,
+        d,
+    );
+    direct_reads(&[Value::Duration(-1_500_000)], &Type::Duration, d);
+    let green = Value::Enum(Arc::from("Color"), Arc::from("Green"));
+    direct_reads(&[green], &f.color, d);
+    let point = Value::record(
+        "Point",
+        vec![("x", Value::Float(1.0)), ("y", Value::Float(-2.5))],
+    );
+    direct_reads(&[point.clone(), point], &f.point, d);
+    let tagged = Value::record(
+        "Tagged",
+        vec![("tag", Value::str("t")), ("n", Value::Int(3))],
+    );
+    direct_reads(&[tagged], &f.tagged, d);
+    let optional = Type::optional(f.people.clone());
+    direct_reads(&[person("a"), Value::None, person("b")], &optional, d);
+    // An int where a float is expected, as the machine's reader reads it.
+    let shapes = Shapes::new(d, &Type::Float);
+    let mut out = Vec::new();
+    let bytes = encode_list(&[Value::Int(2)]).unwrap();
+    assert!(direct::list_into(
+        &bytes,
+        &Type::Float,
+        d,
+        &shapes,
+        &mut out
+    ));
+    assert_eq!(out, vec![Value::Float(2.0)]);
+    // Records read directly share their names.
+    let mut out = Vec::new();
+    let bytes = encode_list(&people).unwrap();
+    let shapes = Shapes::new(d, &f.people);
+    assert!(direct::list_into(&bytes, &f.people, d, &shapes, &mut out));
+    let (Value::Record(a), Value::Record(b)) = (&out[0], &out[2]) else {
+        panic!("records: {out:?}")
+    };
+    assert!(Arc::ptr_eq(&a.type_name, &b.type_name));
+    assert!(Arc::ptr_eq(&a.fields[0].0, &b.fields[0].0));
+}
+
+#[test]
+fn the_direct_path_gives_up_on_other_pickles_which_the_machine_reads() {
+    let f = fx();
+    let d = &f.decls;
+    // CPython's protocol 4 (a FRAME, every object memoized).
+    let cpython = b"\x80\x04\x95\x1c\x00\x00\x00\x00\x00\x00\x00]\x94(}\x94\x8c\x04name\x94\x8c\x01f\x94s}\x94h\x02\x8c\x01o\x94se.";
+    direct_gives_up(cpython, &f.people, d);
+    let two = vec![person("f"), person("o")];
+    assert_eq!(
+        decode_batches(&[cpython.to_vec()], &f.people, d).unwrap(),
+        two
+    );
+    // Flow's files read directly, then CPython's by the machine, a thread parsing ahead.
+    let mut files = vec![encode_list(&two).unwrap(); 100];
+    files.extend(vec![cpython.to_vec(); 4000]);
+    assert!(files[100..].iter().map(Vec::len).sum::<usize>() >= PARALLEL_MIN_BYTES);
+    assert_eq!(
+        decode_batches(&files, &f.people, d).unwrap(),
+        two.iter().cycle().take(8200).cloned().collect::<Vec<_>>()
+    );
+    // Nested lists.
+    let nested = vec![Value::list(vec![Value::Int(1)]), Value::list(vec![])];
+    let bytes = encode_list(&nested).unwrap();
+    direct_gives_up(&bytes, &list(&Type::Int), d);
+    assert_eq!(
+        decode_batches(&[bytes], &list(&Type::Int), d).unwrap(),
+        nested
+    );
+    // Fields in another order than declared.
+    let reordered = Value::record(
+        "Tagged",
+        vec![("n", Value::Int(3)), ("tag", Value::str("t"))],
+    );
+    let bytes = encode_list(std::slice::from_ref(&reordered)).unwrap();
+    direct_gives_up(&bytes, &f.tagged, d);
+    assert_eq!(
+        decode_batches(&[bytes], &f.tagged, d).unwrap(),
+        vec![Value::record(
+            "Tagged",
+            vec![("tag", Value::str("t")), ("n", Value::Int(3))]
+        )]
+    );
+    // Values that do not convert: the machine's reader words the error.
+    let extra = Value::record(
+        "People",
+        vec![("name", Value::str("a")), ("age", Value::Int(1))],
+    );
+    let bytes = encode_list(&[extra]).unwrap();
+    direct_gives_up(&bytes, &f.people, d);
+    assert_eq!(
+        decode_batches(&[bytes], &f.people, d)
+            .unwrap_err()
+            .to_string(),
+        "at `[0]`: the dict for a `People` has the key \"age\", which is no field of `People`"
+    );
+    let blue = encode_list(&[Value::str("Blue")]).unwrap();
+    direct_gives_up(&blue, &f.color, d);
+    assert!(matches!(
+        decode_batches(&[blue], &f.color, d),
+        Err(PickleError::UnknownVariant { .. })
+    ));
+    // Damaged files: truncated, or with bytes after the STOP.
+    let bytes = encode_list(&[person("a")]).unwrap();
+    direct_gives_up(&bytes[..bytes.len() - 1], &f.people, d);
+    direct_gives_up(&[bytes.as_slice(), b"N"].concat(), &f.people, d);
+    // Extern values, nested as `pickle.loads(b"…")`.
+    let opaque = Value::opaque(encode(&Value::Int(7)).unwrap());
+    let bytes = encode_list(std::slice::from_ref(&opaque)).unwrap();
+    direct_gives_up(&bytes, &f.tensor, d);
+    assert_eq!(
+        decode_batches(&[bytes], &f.tensor, d).unwrap(),
+        vec![opaque]
+    );
 }
 
 #[test]
@@ -732,7 +913,8 @@ fn cpython_objects_are_read() {
         panic!("a list")
     };
     let kinds: Vec<String> = {
-        let r = Reader::new(&m.nodes, d, &Type::None);
+        let shapes = Shapes::new(d, &Type::None);
+        let r = Reader::new(&m.nodes, d, &shapes);
         items.iter().map(|&i| r.describe(i)).collect()
     };
     assert_eq!(
