@@ -1,8 +1,8 @@
 //! Python pickles of Flow values (LANGUAGE.md §8–9): consumes [`Value`]s and produces the bytes
 //! CPython 3's `pickle.load` reads, and reads pickles (Flow's own and CPython's) back into the
 //! `Value` of an expected [`Type`]. Also the `@batch(n)` layout of a list of a pickled type, with
-//! flytekit 1.7's `BatchSize` semantics, its files encoded in parallel and decoded with a thread
-//! parsing ahead.
+//! flytekit 1.7's `BatchSize` semantics, its files encoded in parallel and decoded on the
+//! caller's thread (Flow's own straight from their bytes, others with a thread parsing ahead).
 //!
 //! **Writing** ([`encode`], [`encode_batches`]) uses only builtin Python types, so CPython ≥ 3.4
 //! reads the files without Flow's class definitions being importable. The pickles are protocol 4
@@ -33,7 +33,10 @@
 //! `datetime.timedelta`, and instances of Python classes (`People(...)` as flytekit's cloudpickle
 //! writes them, the class by reference or by value), which count as the dict of their attributes;
 //! an `enum.Enum` member counts as its value. It refuses persistent ids, the extension registry
-//! and out-of-band buffers.
+//! and out-of-band buffers. [`decode_batches`] first tries a direct path on each file: a batch as
+//! Flow's writer writes it, of flat items (scalars, enum values, records of such fields), is
+//! decoded straight into values, without the object arena; any other pickle, or one whose values
+//! do not convert, goes the general way above, which also words the errors.
 //!
 //! Conversions: a dict (or class instance) becomes a struct or class value, every field
 //! required — a field's default is not known here, so a missing key is an error naming it, and so
