@@ -4,13 +4,14 @@
 //!
 //! Consumes an IR [`Program`] and argument values; produces a value or a [`RuntimeError`].
 
+use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::Instant;
 
 use indexmap::IndexMap;
 
 use super::{builtins, format, RuntimeError};
-use crate::check::types::{DeclId, DeclKind, Outputs, Type};
+use crate::check::types::{DeclId, DeclKind, Outputs, Signature, Type};
 use crate::ir::*;
 use crate::source::Span;
 use crate::syntax::ast::{BinOp, UnaryOp};
@@ -19,11 +20,12 @@ use crate::value::{Record, Value};
 /// How deeply `fn` calls may nest.
 pub const MAX_DEPTH: usize = 1000;
 
-/// Why evaluation stopped early.
+/// Why evaluation stopped early. A `return`'s value waits in [`Evaluator::returned`], so that
+/// this stays two words and `Result<(), Unwind>` comes back in registers.
 enum Unwind {
     Break,
     Continue,
-    Return(Value),
+    Return,
     Error(Box<RuntimeError>),
 }
 
@@ -48,6 +50,13 @@ pub struct Evaluator<'p> {
     /// The type name and field names of each struct or class built so far, by declaration:
     /// allocated once and shared by all its values.
     record_names: Vec<Option<RecordNames>>,
+    /// Frames of calls that returned, emptied, for the next calls: a call allocates nothing.
+    spare: Vec<Vec<Value>>,
+    /// The value of the `return` being unwound.
+    returned: Value,
+    /// Per function, once called: its signature, and whether some parameter or output may need
+    /// ints widened.
+    callees: Vec<Option<(&'p Signature, bool)>>,
 }
 
 impl<'p> Evaluator<'p> {
@@ -60,13 +69,17 @@ impl<'p> Evaluator<'p> {
             ticks: 0,
             ctx,
             record_names: Vec::new(),
+            spare: Vec::new(),
+            returned: Value::None,
+            callees: vec![None; program.functions.len()],
         }
     }
 
     /// Calls function `f` with its arguments in parameter order.
     pub fn call(&mut self, f: FnId, args: Vec<Value>) -> Result<Value, RuntimeError> {
-        match self.call_fn(f, args, self.program.functions[f as usize].span) {
-            Ok(v) => Ok(v),
+        let mut out = Value::None;
+        match self.enter(f, args, self.program.functions[f as usize].span, &mut out) {
+            Ok(()) => Ok(out),
             Err(Unwind::Error(e)) => Err(*e),
             Err(_) => Ok(Value::None),
         }
@@ -81,8 +94,42 @@ impl<'p> Evaluator<'p> {
         }
     }
 
-    fn call_fn(&mut self, f: FnId, args: Vec<Value>, at: Span) -> Eval {
-        let function = &self.program.functions[f as usize];
+    /// Calls `f` with `args` evaluated in the caller's `frame`, straight into a spare frame.
+    #[inline(never)]
+    fn call_fn(
+        &mut self,
+        f: FnId,
+        args: &[Expr],
+        frame: &mut [Value],
+        at: Span,
+        out: &mut Value,
+    ) -> Eval<()> {
+        let mut callee = self.spare.pop().unwrap_or_default();
+        for a in args {
+            let error = match int_value(a, frame) {
+                Some(Ok(n)) => {
+                    callee.push(Value::Int(n));
+                    continue;
+                }
+                Some(Err(e)) => e.into(),
+                None => match self.expr(a, frame) {
+                    Ok(v) => {
+                        callee.push(v);
+                        continue;
+                    }
+                    Err(e) => e,
+                },
+            };
+            callee.clear();
+            self.spare.push(callee);
+            return Err(error);
+        }
+        self.enter(f, callee, at, out)
+    }
+
+    /// Runs `f`'s body in `frame`, which holds the arguments, into `out`; the frame is kept for
+    /// reuse.
+    fn enter(&mut self, f: FnId, mut frame: Vec<Value>, at: Span, out: &mut Value) -> Eval<()> {
         if self.depth >= MAX_DEPTH {
             return Err(RuntimeError::at(
                 at,
@@ -90,56 +137,103 @@ impl<'p> Evaluator<'p> {
             )
             .into());
         }
-        let DeclKind::Callable(sig) = &self.program.decls.get(function.decl).kind else {
-            return Err(RuntimeError::at(at, "not a function").into());
-        };
-        let mut frame = Vec::with_capacity(function.slots as usize);
-        frame.extend(
-            args.into_iter()
-                .zip(&sig.params)
-                .map(|(arg, param)| coerce(arg, &param.ty)),
-        );
-        frame.resize(function.slots as usize, Value::None);
-        self.depth += 1;
-        let result = self.block(&function.body, &mut frame);
-        self.depth -= 1;
-        let value = match result {
-            Ok(v) | Err(Unwind::Return(v)) => v,
-            Err(Unwind::Break | Unwind::Continue) => Value::None,
-            Err(e) => return Err(e),
-        };
-        Ok(match &sig.outputs {
-            Outputs::Single(output) => coerce(value, &output.ty),
-            Outputs::Nothing => value,
-            outputs => coerce(value, &outputs.value_type()),
-        })
-    }
-
-    fn tick(&mut self, span: Span) -> Eval<()> {
-        self.ticks = self.ticks.wrapping_add(1);
-        if self.ticks.is_multiple_of(1024) {
-            if let Some(deadline) = self.deadline {
-                if Instant::now() >= deadline {
-                    return Err(RuntimeError::at(span, "timed out").timeout().into());
-                }
+        let program = self.program;
+        let function = &program.functions[f as usize];
+        let (sig, widens) = match self.callees[f as usize] {
+            Some(callee) => callee,
+            None => {
+                let DeclKind::Callable(sig) = &program.decls.get(function.decl).kind else {
+                    return Err(RuntimeError::at(at, "not a function").into());
+                };
+                let widens = sig.params.iter().any(|p| has_float(&p.ty))
+                    || sig.outputs.fields().iter().any(|o| has_float(&o.ty));
+                *self.callees[f as usize].insert((sig, widens))
             }
+        };
+        if widens {
+            for (arg, param) in frame.iter_mut().zip(&sig.params) {
+                *arg = coerce(std::mem::replace(arg, Value::None), &param.ty);
+            }
+        }
+        if frame.len() < function.slots as usize {
+            frame.resize(function.slots as usize, Value::None);
+        }
+        self.depth += 1;
+        let result = self.block(&function.body, &mut frame, out);
+        self.depth -= 1;
+        while let Some(v) = frame.pop() {
+            discard(v);
+        }
+        self.spare.push(frame);
+        match result {
+            Ok(()) => {}
+            Err(Unwind::Return) => *out = std::mem::replace(&mut self.returned, Value::None),
+            Err(Unwind::Break | Unwind::Continue) => *out = Value::None,
+            Err(e) => return Err(e),
+        }
+        if widens {
+            let ty = match &sig.outputs {
+                Outputs::Single(output) => Cow::Borrowed(&output.ty),
+                outputs => Cow::Owned(outputs.value_type()),
+            };
+            *out = coerce(std::mem::replace(out, Value::None), &ty);
         }
         Ok(())
     }
 
-    fn block(&mut self, block: &Block, frame: &mut [Value]) -> Eval {
-        let mut value = Value::None;
-        let last = block.stmts.len().saturating_sub(1);
-        for (i, stmt) in block.stmts.iter().enumerate() {
-            value = match stmt {
-                Stmt::Expr(e) if i == last => self.expr(e, frame)?,
-                _ => {
-                    self.stmt(stmt, frame)?;
-                    Value::None
-                }
-            };
+    /// Counts a step (a call or a loop iteration); every 1,024 steps, checks the deadline.
+    #[inline(always)]
+    fn tick(&mut self, span: Span) -> Eval<()> {
+        self.ticks = self.ticks.wrapping_add(1);
+        if self.ticks.is_multiple_of(1024) {
+            return self.check_deadline(span);
         }
-        Ok(value)
+        Ok(())
+    }
+
+    #[cold]
+    fn check_deadline(&self, span: Span) -> Eval<()> {
+        match self.deadline {
+            Some(deadline) if Instant::now() >= deadline => {
+                Err(RuntimeError::at(span, "timed out").timeout().into())
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Runs a block into `out`: its last statement's value when that is an expression. A block
+    /// of one expression (a typical `fn` body or `if` arm) costs no call of its own.
+    #[inline(always)]
+    fn block(&mut self, block: &Block, frame: &mut [Value], out: &mut Value) -> Eval<()> {
+        match block.stmts.as_slice() {
+            [Stmt::Expr(e)] => self.eval(e, frame, out),
+            _ => self.statements(block, frame, out),
+        }
+    }
+
+    /// [`Self::block`] in general.
+    fn statements(&mut self, block: &Block, frame: &mut [Value], out: &mut Value) -> Eval<()> {
+        let Some((last, init)) = block.stmts.split_last() else {
+            *out = Value::None;
+            return Ok(());
+        };
+        for stmt in init {
+            self.stmt(stmt, frame)?;
+        }
+        match last {
+            Stmt::Expr(e) => self.eval(e, frame, out),
+            _ => {
+                self.stmt(last, frame)?;
+                *out = Value::None;
+                Ok(())
+            }
+        }
+    }
+
+    /// Runs a block for its effect.
+    fn run_block(&mut self, block: &Block, frame: &mut [Value]) -> Eval<()> {
+        let mut discarded = Value::None;
+        self.block(block, frame, &mut discarded)
     }
 
     fn stmt(&mut self, stmt: &Stmt, frame: &mut [Value]) -> Eval<()> {
@@ -174,8 +268,8 @@ impl<'p> Evaluator<'p> {
                 for item in items.iter() {
                     self.tick(iter.span)?;
                     bind(pattern, item.clone(), frame, iter.span)?;
-                    match self.block(body, frame) {
-                        Ok(_) | Err(Unwind::Continue) => {}
+                    match self.run_block(body, frame) {
+                        Ok(()) | Err(Unwind::Continue) => {}
                         Err(Unwind::Break) => break,
                         Err(e) => return Err(e),
                     }
@@ -183,11 +277,11 @@ impl<'p> Evaluator<'p> {
             }
             Stmt::While(cond, body) => loop {
                 self.tick(cond.span)?;
-                if !truthy(&self.expr(cond, frame)?, cond.span)? {
+                if !self.test(cond, frame)? {
                     break;
                 }
-                match self.block(body, frame) {
-                    Ok(_) | Err(Unwind::Continue) => {}
+                match self.run_block(body, frame) {
+                    Ok(()) | Err(Unwind::Continue) => {}
                     Err(Unwind::Break) => break,
                     Err(e) => return Err(e),
                 }
@@ -195,11 +289,11 @@ impl<'p> Evaluator<'p> {
             Stmt::Break => return Err(Unwind::Break),
             Stmt::Continue => return Err(Unwind::Continue),
             Stmt::Return(e, _) => {
-                let v = match e {
+                self.returned = match e {
                     Some(e) => self.expr(e, frame)?,
                     None => Value::None,
                 };
-                return Err(Unwind::Return(v));
+                return Err(Unwind::Return);
             }
             Stmt::Expr(e) => {
                 self.expr(e, frame)?;
@@ -212,10 +306,61 @@ impl<'p> Evaluator<'p> {
         es.iter().map(|e| self.expr(e, frame)).collect()
     }
 
+    /// The value of `e`.
     fn expr(&mut self, e: &Expr, frame: &mut [Value]) -> Eval {
+        let mut out = Value::None;
+        self.eval(e, frame, &mut out)?;
+        Ok(out)
+    }
+
+    /// Evaluates `e` into `out`. The expressions of hot paths (constants, locals, operators,
+    /// calls, `if`, blocks) write their value in place: no copy of it on the way up through
+    /// nested calls. Constants and locals are read where they are needed, without a call.
+    #[inline(always)]
+    fn eval(&mut self, e: &Expr, frame: &mut [Value], out: &mut Value) -> Eval<()> {
+        match &e.kind {
+            ExprKind::Const(c) => put(out, const_value(c)),
+            ExprKind::Local(slot) => match &frame[*slot as usize] {
+                Value::Int(n) => put(out, Value::Int(*n)),
+                v => put(out, v.clone()),
+            },
+            ExprKind::Binary(..) => return self.binary(e, frame, out),
+            ExprKind::CallFn(f, args) => {
+                self.tick(e.span)?;
+                return self.call_fn(*f, args, frame, e.span, out);
+            }
+            _ => return self.node(e, frame, out),
+        }
+        Ok(())
+    }
+
+    /// [`Self::eval`] of `if`, blocks and the rest.
+    fn node(&mut self, e: &Expr, frame: &mut [Value], out: &mut Value) -> Eval<()> {
+        match &e.kind {
+            ExprKind::If(c, then, otherwise) => {
+                if self.test(c, frame)? {
+                    return self.block(then, frame, out);
+                }
+                match otherwise.as_deref() {
+                    Some(Expr {
+                        kind: ExprKind::Block(b),
+                        ..
+                    }) => return self.block(b, frame, out),
+                    Some(o) => return self.eval(o, frame, out),
+                    None => put(out, Value::None),
+                }
+            }
+            ExprKind::Block(b) => return self.block(b, frame, out),
+            _ => put(out, self.other(e, frame)?),
+        }
+        Ok(())
+    }
+
+    /// Evaluates the expressions [`Self::eval`] has no fast path for (kept out of line, so
+    /// that `eval`'s own stack frame stays small).
+    #[inline(never)]
+    fn other(&mut self, e: &Expr, frame: &mut [Value]) -> Eval {
         Ok(match &e.kind {
-            ExprKind::Const(c) => const_value(c),
-            ExprKind::Local(slot) => frame[*slot as usize].clone(),
             ExprKind::Str(parts) => {
                 let guess = parts.iter().map(|p| match p {
                     Part::Text(t) => t.len(),
@@ -253,12 +398,6 @@ impl<'p> Evaluator<'p> {
                 }))
             }
             ExprKind::Unary(op, x) => unary(*op, self.expr(x, frame)?, e.span)?,
-            ExprKind::Binary(op, l, r) => self.binary(*op, l, r, e.span, frame)?,
-            ExprKind::CallFn(f, args) => {
-                self.tick(e.span)?;
-                let args = self.exprs(args, frame)?;
-                self.call_fn(*f, args, e.span)?
-            }
             ExprKind::CallBuiltin(name, args) => {
                 let args = self.exprs(args, frame)?;
                 builtins::call(name, &args, &self.ctx).map_err(|m| RuntimeError::at(e.span, m))?
@@ -298,16 +437,6 @@ impl<'p> Evaluator<'p> {
                 let key = self.expr(i, frame)?;
                 index(&v, &key, e.span)?
             }
-            ExprKind::If(c, then, otherwise) => {
-                if truthy(&self.expr(c, frame)?, c.span)? {
-                    self.block(then, frame)?
-                } else if let Some(o) = otherwise {
-                    self.expr(o, frame)?
-                } else {
-                    Value::None
-                }
-            }
-            ExprKind::Block(b) => self.block(b, frame)?,
             ExprKind::ListComp(comp, elem) => {
                 let mut out = Vec::new();
                 self.comprehension(comp, frame, &mut |ev, frame| {
@@ -329,6 +458,16 @@ impl<'p> Evaluator<'p> {
             ExprKind::Fail(msg) => {
                 let text = format::display(&self.expr(msg, frame)?);
                 return Err(RuntimeError::at(e.span, text).failed().into());
+            }
+            ExprKind::Const(_)
+            | ExprKind::Local(_)
+            | ExprKind::Binary(..)
+            | ExprKind::CallFn(..)
+            | ExprKind::If(..)
+            | ExprKind::Block(_) => {
+                let mut out = Value::None;
+                self.eval(e, frame, &mut out)?;
+                out
             }
         })
     }
@@ -370,7 +509,7 @@ impl<'p> Evaluator<'p> {
             self.tick(comp.iter.span)?;
             bind(&comp.pattern, item.clone(), frame, comp.iter.span)?;
             if let Some(cond) = &comp.cond {
-                if !truthy(&self.expr(cond, frame)?, cond.span)? {
+                if !self.test(cond, frame)? {
                     continue;
                 }
             }
@@ -379,36 +518,187 @@ impl<'p> Evaluator<'p> {
         Ok(())
     }
 
-    fn binary(&mut self, op: BinOp, l: &Expr, r: &Expr, span: Span, frame: &mut [Value]) -> Eval {
+    /// A condition's truth: a comparison of ints is decided without making a `Value`.
+    #[inline(always)]
+    fn test(&mut self, c: &Expr, frame: &mut [Value]) -> Eval<bool> {
+        if let ExprKind::Binary(op, l, r) = &c.kind {
+            if is_comparison(*op) {
+                if let (Some(x), Some(y)) = (int_value(l, frame), int_value(r, frame)) {
+                    if let Some(b) = compare_ints(*op, x?, y?) {
+                        return Ok(b);
+                    }
+                }
+            }
+        }
+        self.truth(c, frame)
+    }
+
+    /// [`Self::test`] in general.
+    fn truth(&mut self, c: &Expr, frame: &mut [Value]) -> Eval<bool> {
+        truthy(&self.expr(c, frame)?, c.span)
+    }
+
+    /// `l op r` into `out`; `e` is the binary expression.
+    fn binary(&mut self, e: &Expr, frame: &mut [Value], out: &mut Value) -> Eval<()> {
+        let ExprKind::Binary(op, l, r) = &e.kind else {
+            return self.node(e, frame, out);
+        };
+        let (op, span) = (*op, e.span);
+        if let (Some(x), Some(y)) = (int_of(l, frame), int_of(r, frame)) {
+            if int_binary(op, x, y, span, out)? {
+                return Ok(());
+            }
+        }
         match op {
             BinOp::And => {
                 let a = truthy(&self.expr(l, frame)?, l.span)?;
-                return Ok(Value::Bool(a && truthy(&self.expr(r, frame)?, r.span)?));
+                *out = Value::Bool(a && truthy(&self.expr(r, frame)?, r.span)?);
+                return Ok(());
             }
             BinOp::Or => {
                 let a = truthy(&self.expr(l, frame)?, l.span)?;
-                return Ok(Value::Bool(a || truthy(&self.expr(r, frame)?, r.span)?));
+                *out = Value::Bool(a || truthy(&self.expr(r, frame)?, r.span)?);
+                return Ok(());
             }
             BinOp::Coalesce => {
-                let left = match &l.kind {
+                match &l.kind {
                     ExprKind::Index(x, i) => {
                         let v = self.expr(x, frame)?;
                         let key = self.expr(i, frame)?;
-                        index(&v, &key, l.span).unwrap_or(Value::None)
+                        *out = index(&v, &key, l.span).unwrap_or(Value::None);
                     }
-                    _ => self.expr(l, frame)?,
-                };
-                return match left {
-                    Value::None => self.expr(r, frame),
-                    v => Ok(v),
-                };
+                    _ => self.eval(l, frame, out)?,
+                }
+                if let Value::None = out {
+                    return self.eval(r, frame, out);
+                }
+                return Ok(());
             }
             _ => {}
         }
-        let a = self.expr(l, frame)?;
-        let b = self.expr(r, frame)?;
-        Ok(super::ops::binary(op, &a, &b).map_err(|m| RuntimeError::at(span, m))?)
+        let mut a = Value::None;
+        self.eval(l, frame, &mut a)?;
+        let mut b = Value::None;
+        self.eval(r, frame, &mut b)?;
+        if let (Value::Int(x), Value::Int(y)) = (&a, &b) {
+            if int_binary(op, *x, *y, span, out)? {
+                return Ok(());
+            }
+        }
+        put(
+            out,
+            super::ops::binary(op, &a, &b).map_err(|m| RuntimeError::at(span, m))?,
+        );
+        Ok(())
     }
+}
+
+/// The int an operand holds when it is an int constant or a local holding an int: read without
+/// evaluating, for the fast paths of int arithmetic and comparison.
+#[inline]
+fn int_of(e: &Expr, frame: &[Value]) -> Option<i64> {
+    match &e.kind {
+        ExprKind::Local(slot) => match frame[*slot as usize] {
+            Value::Int(n) => Some(n),
+            _ => None,
+        },
+        ExprKind::Const(Const::Int(n)) => Some(*n),
+        _ => None,
+    }
+}
+
+/// The int value of `e` when it is an int constant, a local holding an int, or `+`, `-` or `*`
+/// of two of those: computed without evaluating (and without a `Value`), with the same overflow
+/// error. `None` when `e` is none of those.
+#[inline(always)]
+fn int_value(e: &Expr, frame: &[Value]) -> Option<Result<i64, RuntimeError>> {
+    if let ExprKind::Binary(op, l, r) = &e.kind {
+        let (x, y) = (int_of(l, frame)?, int_of(r, frame)?);
+        return Some(
+            arithmetic(*op, x, y)?.ok_or_else(|| RuntimeError::at(e.span, "integer overflow")),
+        );
+    }
+    int_of(e, frame).map(Ok)
+}
+
+/// `x op y` for `+`, `-` and `*` on ints: `None` for other operators, `Some(None)` on overflow.
+#[inline(always)]
+fn arithmetic(op: BinOp, x: i64, y: i64) -> Option<Option<i64>> {
+    Some(match op {
+        BinOp::Add => x.checked_add(y),
+        BinOp::Sub => x.checked_sub(y),
+        BinOp::Mul => x.checked_mul(y),
+        _ => return None,
+    })
+}
+
+/// Writes `x op y` on ints into `out` for arithmetic and comparison operators; `false` for the
+/// others, which [`super::ops::binary`] handles. Overflow is the same error.
+#[inline(always)]
+fn int_binary(op: BinOp, x: i64, y: i64, span: Span, out: &mut Value) -> Eval<bool> {
+    if let Some(n) = arithmetic(op, x, y) {
+        let n = n.ok_or_else(|| RuntimeError::at(span, "integer overflow"))?;
+        put(out, Value::Int(n));
+    } else if let Some(b) = compare_ints(op, x, y) {
+        put(out, Value::Bool(b));
+    } else {
+        return Ok(false);
+    }
+    Ok(true)
+}
+
+fn is_comparison(op: BinOp) -> bool {
+    matches!(
+        op,
+        BinOp::Eq | BinOp::Ne | BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge
+    )
+}
+
+/// `*out = v`, without the call that drops the old value when it owns nothing (it is usually a
+/// placeholder `none` or a number).
+#[inline(always)]
+fn put(out: &mut Value, v: Value) {
+    if owns_nothing(out) {
+        std::mem::forget(std::mem::replace(out, v));
+    } else {
+        *out = v;
+    }
+}
+
+/// Drops `v`, calling no destructor when it owns nothing.
+#[inline(always)]
+fn discard(v: Value) {
+    if owns_nothing(&v) {
+        std::mem::forget(v);
+    }
+}
+
+/// Whether `v` holds no shared data, so that dropping it is a no-op.
+#[inline(always)]
+fn owns_nothing(v: &Value) -> bool {
+    matches!(
+        v,
+        Value::None
+            | Value::Bool(_)
+            | Value::Int(_)
+            | Value::Float(_)
+            | Value::Datetime(_)
+            | Value::Duration(_)
+    )
+}
+
+/// `x op y` for the comparison operators on ints.
+#[inline(always)]
+fn compare_ints(op: BinOp, x: i64, y: i64) -> Option<bool> {
+    Some(match op {
+        BinOp::Eq => x == y,
+        BinOp::Ne => x != y,
+        BinOp::Lt => x < y,
+        BinOp::Le => x <= y,
+        BinOp::Gt => x > y,
+        BinOp::Ge => x >= y,
+        _ => return None,
+    })
 }
 
 /// The value of a constant.
@@ -641,7 +931,19 @@ fn widen(value: Value, ty: &Type) -> Value {
     }
 }
 
+/// Whether a float sits somewhere in `ty` (scalar types are told apart without a call).
+#[inline]
 fn has_float(ty: &Type) -> bool {
+    match ty {
+        Type::Float => true,
+        Type::List(_) | Type::Dict(..) | Type::Union(_) | Type::Tuple(_) | Type::NamedTuple(_) => {
+            contains_float(ty)
+        }
+        _ => false,
+    }
+}
+
+fn contains_float(ty: &Type) -> bool {
     match ty {
         Type::Float => true,
         Type::List(t) | Type::Dict(_, t) => has_float(t),
