@@ -6,6 +6,7 @@
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::OnceLock;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::Serialize;
@@ -23,15 +24,23 @@ pub struct Store {
 
 static TEMP_COUNTER: AtomicU64 = AtomicU64::new(0);
 
-/// Writes `bytes` to `path` atomically: a temporary file beside it, then a rename.
+/// Writes `bytes` to `path` atomically: a temporary file beside it, then a rename. The directory
+/// is created when it is missing (and only then: a write costs no `mkdir` or `stat` otherwise).
 pub fn atomic_write(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent)?;
-    }
+    static PID: OnceLock<u32> = OnceLock::new();
     let n = TEMP_COUNTER.fetch_add(1, Ordering::Relaxed);
     let name = path.file_name().and_then(|s| s.to_str()).unwrap_or("file");
-    let temp = path.with_file_name(format!(".{name}.{}.{n}.tmp", std::process::id()));
-    std::fs::write(&temp, bytes)?;
+    let pid = PID.get_or_init(std::process::id);
+    let temp = path.with_file_name(format!(".{name}.{pid}.{n}.tmp"));
+    match std::fs::write(&temp, bytes) {
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            if let Some(parent) = path.parent() {
+                std::fs::create_dir_all(parent)?;
+            }
+            std::fs::write(&temp, bytes)?;
+        }
+        written => written?,
+    }
     std::fs::rename(&temp, path).inspect_err(|_| {
         let _ = std::fs::remove_file(&temp);
     })
@@ -73,9 +82,19 @@ impl Store {
         Ok(Store { run_dir, cache_dir })
     }
 
-    /// The directory of node `id` (ids are paths such as `n2` or `n4/7` for map items).
-    pub fn node_dir(&self, id: &str) -> PathBuf {
-        self.run_dir.join("nodes").join(id)
+    /// The files of node `id` (ids are paths such as `entry/n2`, or `entry/n4/7` for map items).
+    pub fn node(&self, id: &str) -> NodeFiles {
+        let dir = self.run_dir.join("nodes").join(id);
+        let beside = |suffix: &str| {
+            let mut name = dir.file_name().unwrap_or_default().to_os_string();
+            name.push(suffix);
+            dir.with_file_name(name)
+        };
+        NodeFiles {
+            inputs: beside(".inputs.json"),
+            outputs: beside(".outputs.json"),
+            dir,
+        }
     }
 
     /// Writes a JSON document atomically.
@@ -107,6 +126,20 @@ impl Store {
     pub fn cache_entry(&self, key: &str) -> PathBuf {
         self.cache_dir.join(key)
     }
+}
+
+/// Where one node's files go: its input and output literal maps, `ID.inputs.json` and
+/// `ID.outputs.json`, beside the directory `ID/` of its pickle files, scratch files and inner
+/// nodes. The directory is made only when something goes in it, so a node of plain values
+/// costs no `mkdir`.
+#[derive(Clone, Debug)]
+pub struct NodeFiles {
+    /// The input literal map.
+    pub inputs: PathBuf,
+    /// The output literal map.
+    pub outputs: PathBuf,
+    /// The node's directory.
+    pub dir: PathBuf,
 }
 
 /// The cache key of a task call: its name, cache version, interface and inputs.

@@ -618,10 +618,14 @@ fn seed_program_writes_two_pickle_files_of_two_and_one_people() {
     );
 }
 
-/// The Pickle files in the directory of a node (given by its run record), sorted.
+/// The Pickle files in the directory of a node (given by its run record: the directory `ID/`
+/// beside `ID.outputs.json`), sorted.
 fn node_pickles(node: &Value) -> Vec<PathBuf> {
     let outputs = node["outputs"].as_str().expect("outputs path");
-    let mut pickles: Vec<PathBuf> = walk_files(Path::new(outputs).parent().unwrap())
+    let dir = outputs
+        .strip_suffix(".outputs.json")
+        .unwrap_or_else(|| panic!("an outputs path ends in .outputs.json: {outputs}"));
+    let mut pickles: Vec<PathBuf> = walk_files(Path::new(dir))
         .into_iter()
         .filter(|p| p.extension().is_some_and(|e| e == "pkl"))
         .collect();
@@ -1012,6 +1016,37 @@ fn independent_nodes_run_in_parallel() {
     assert!(
         i[0].0 < i[1].1 && i[1].0 < i[0].1,
         "with --jobs 2 the intervals must overlap: {i:?}"
+    );
+}
+
+#[test]
+fn more_ready_nodes_than_jobs_take_turns_on_the_workers() {
+    let scratch = Scratch::with_fixture("parallel.flow");
+    let outcome = scratch.run(&["parallel.flow", "five", "--jobs", "2", "--ms", "100"]);
+    assert_eq!(
+        outcome.success(),
+        json!({"a": 100, "b": 100, "c": 100, "d": 100, "e": 100})
+    );
+    let intervals: Vec<(f64, f64)> = outcome
+        .nodes_named("busy")
+        .iter()
+        .map(|n| (n["started"].as_f64().unwrap(), n["ended"].as_f64().unwrap()))
+        .collect();
+    assert_eq!(intervals.len(), 5, "{}", outcome.record());
+    // How many nodes were running when each one started.
+    let most = intervals
+        .iter()
+        .map(|&(start, _)| {
+            intervals
+                .iter()
+                .filter(|&&(s, e)| s <= start && start < e)
+                .count()
+        })
+        .max();
+    assert_eq!(
+        most,
+        Some(2),
+        "with --jobs 2, two nodes run at once and never more: {intervals:?}"
     );
 }
 
@@ -1598,6 +1633,30 @@ fn the_run_directory_holds_each_nodes_literal_maps() {
                 assert!(map["literals"].is_object(), "{path}: {text}");
             }
         }
+    }
+    // A node's literal maps sit beside its directory, which is made only when something goes
+    // in it (pickle files, scratch files, inner nodes).
+    for node in record["nodes"].as_array().unwrap() {
+        let base = run_dir.join("nodes").join(node["id"].as_str().unwrap());
+        for key in ["inputs", "outputs"] {
+            if let Some(path) = node[key].as_str() {
+                let want = format!("{}.{key}.json", base.display());
+                assert_eq!(
+                    fs::canonicalize(path).unwrap(),
+                    fs::canonicalize(&want).unwrap(),
+                    "{node}"
+                );
+            }
+        }
+    }
+    let mut dirs = vec![run_dir.join("nodes")];
+    while let Some(dir) = dirs.pop() {
+        let entries: Vec<PathBuf> = fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        assert!(!entries.is_empty(), "an empty directory: {}", dir.display());
+        dirs.extend(entries.into_iter().filter(|p| p.is_dir()));
     }
     // No temporary file is left behind.
     let leftovers: Vec<PathBuf> = walk_files(&run_dir)

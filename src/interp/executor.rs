@@ -22,7 +22,7 @@ use crate::check::types::{DeclKind, FieldSig, Signature, Type};
 use crate::ir::*;
 use crate::literal;
 use crate::python;
-use crate::store::{cache_key, now_seconds, NodeRecord, RunRecord, Store};
+use crate::store::{cache_key, now_seconds, NodeFiles, NodeRecord, RunRecord, Store};
 use crate::syntax::ast::CallableKind;
 use crate::value::{Record, Value};
 
@@ -89,13 +89,13 @@ pub fn run(
     };
     let started = now_seconds();
     let (name, sig) = runner.target_sig(target);
-    let dir = store.node_dir("entry");
+    let entry = store.node("entry");
     let inputs = inputs.into_iter().map(Input::Value).collect();
     let result = runner.run_target(target, "entry", inputs).and_then(|()| {
         let literals = store
-            .read_json(&dir.join("outputs.json"))
+            .read_json(&entry.outputs)
             .map_err(|e| failure(name, "entry", 1, e.to_string()))?;
-        Ok((runner.read_outputs(&dir, sig)?, literals))
+        Ok((runner.read_outputs(&entry, sig)?, literals))
     });
     let mut nodes = runner.records.into_inner().unwrap_or_default();
     nodes.sort_by(|a, b| a.started.total_cmp(&b.started));
@@ -178,7 +178,7 @@ impl<'a> Runner<'a> {
     /// Runs a task or workflow as node `id`: writes its inputs, runs, writes its outputs.
     pub(super) fn run_target(&self, target: Target, id: &str, inputs: Vec<Input>) -> NodeResult {
         let (name, sig) = self.target_sig(target);
-        let dir = self.store.node_dir(id);
+        let node = self.store.node(id);
         let entries: Vec<(&str, Input, &Type, Option<u32>)> = sig
             .params
             .iter()
@@ -191,14 +191,13 @@ impl<'a> Runner<'a> {
                 (p.name.as_str(), input, &p.ty, p.batch)
             })
             .collect();
-        let inputs_file = dir.join("inputs.json");
-        self.write_map(&inputs_file, &dir, &entries)
+        self.write_map(&node.inputs, &node.dir, &entries)
             .map_err(|e| failure(name, id, 1, e))?;
         let values = self
-            .read_map(&inputs_file, &dir, &sig.params)
+            .read_map(&node.inputs, &node.dir, &sig.params)
             .map_err(|e| failure(name, id, 1, e))?;
         match target {
-            Target::Task(f) => self.run_task(f, id, &dir, values),
+            Target::Task(f) => self.run_task(f, id, &node, values),
             Target::Workflow(w) => {
                 let started = now_seconds();
                 let result = self.run_workflow(w, id, values);
@@ -216,8 +215,8 @@ impl<'a> Runner<'a> {
                     started,
                     ended: now_seconds(),
                     cache: None,
-                    inputs: Some(inputs_file),
-                    outputs: result.as_ref().ok().map(|_| dir.join("outputs.json")),
+                    inputs: Some(node.inputs.clone()),
+                    outputs: result.as_ref().ok().map(|_| node.outputs.clone()),
                     error: result.as_ref().err().map(|f| f.error.message.clone()),
                 });
                 let outputs = result?;
@@ -228,14 +227,20 @@ impl<'a> Runner<'a> {
                     .zip(outputs)
                     .map(|(o, input)| (o.name.as_str(), input, &o.ty, o.batch))
                     .collect();
-                self.write_map(&dir.join("outputs.json"), &dir, &entries)
+                self.write_map(&node.outputs, &node.dir, &entries)
                     .map_err(|e| failure(name, id, 1, e))
             }
         }
     }
 
     /// Runs task `f` (inputs already read back from the store), with cache, retries and timeout.
-    pub(super) fn run_task(&self, f: FnId, id: &str, dir: &Path, inputs: Vec<Value>) -> NodeResult {
+    pub(super) fn run_task(
+        &self,
+        f: FnId,
+        id: &str,
+        node: &NodeFiles,
+        inputs: Vec<Value>,
+    ) -> NodeResult {
         let function = &self.program.functions[f as usize];
         let sig = self.sig(function.decl);
         let started = now_seconds();
@@ -248,8 +253,8 @@ impl<'a> Runner<'a> {
             started,
             ended: started,
             cache: None,
-            inputs: Some(dir.join("inputs.json")),
-            outputs: Some(dir.join("outputs.json")),
+            inputs: Some(node.inputs.clone()),
+            outputs: Some(node.outputs.clone()),
             error: None,
         };
         let key = function.config.cache_version.as_ref().map(|version| {
@@ -264,7 +269,7 @@ impl<'a> Runner<'a> {
             // An entry counts only when it reads back whole; a damaged one is a miss.
             let whole = self.read_map(&cached, &entry, sig.outputs.fields()).is_ok();
             if let (true, Ok(literals)) = (whole, self.store.read_json(&cached)) {
-                let written = self.store.write_json(&dir.join("outputs.json"), &literals);
+                let written = self.store.write_json(&node.outputs, &literals);
                 record.cache = Some("hit".into());
                 record.ended = now_seconds();
                 self.record(record);
@@ -281,7 +286,7 @@ impl<'a> Runner<'a> {
                 .config
                 .timeout_ms
                 .map(|ms| Instant::now() + Duration::from_millis(ms));
-            match self.attempt(f, dir, attempt, deadline, &inputs) {
+            match self.attempt(f, &node.dir, attempt, deadline, &inputs) {
                 Ok(v) => {
                     result = Some(v);
                     break;
@@ -330,7 +335,7 @@ impl<'a> Runner<'a> {
                 )
             })
             .collect();
-        let written = self.write_map(&dir.join("outputs.json"), dir, &entries);
+        let written = self.write_map(&node.outputs, &node.dir, &entries);
         if let (Some(key), Ok(())) = (&key, &written) {
             let entry = self.store.cache_entry(key);
             // A cache that cannot be written only costs a later miss.
@@ -426,12 +431,12 @@ impl<'a> Runner<'a> {
 
     pub(super) fn read_outputs(
         &self,
-        dir: &Path,
+        node: &NodeFiles,
         sig: &Signature,
     ) -> Result<Vec<(String, Value)>, RunFailure> {
         let fields = sig.outputs.fields();
         let values = self
-            .read_map(&dir.join("outputs.json"), dir, fields)
+            .read_map(&node.outputs, &node.dir, fields)
             .map_err(|e| failure("entry", "entry", 1, e))?;
         Ok(fields.iter().map(|f| f.name.clone()).zip(values).collect())
     }

@@ -1,11 +1,16 @@
 //! One run of a workflow graph: decides which nodes are ready (their inputs done, their branch
-//! case taken), runs up to `jobs` of them at once on scoped threads, decides branches, and
-//! resolves bindings — reading every node output back from the store, or passing a whole output
-//! on as its stored literal when the receiving variable declares the same type and `@batch`.
+//! case taken), runs up to `jobs` of them at once on a pool of worker threads (a node that is
+//! the only one ready runs on the scheduler's own thread), decides branches, and resolves
+//! bindings — reading every node output back from the store, or passing a whole output on as its
+//! stored literal when the receiving variable declares the same type and `@batch`.
+//!
+//! A node is looked at again only when something it waits for changes (a node it reads ends, or
+//! the branch it lies in is decided), so scheduling costs time in proportion to the graph's
+//! edges, not its nodes squared.
 //!
 //! Consumes a workflow of the IR and its input values; produces its outputs through the store.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::{mpsc, Arc, Mutex};
 
 use super::eval::{coerce, const_value};
@@ -33,6 +38,9 @@ pub(super) struct Graph<'r, 'a> {
     inputs: Vec<Value>,
     states: Vec<State>,
     chosen: HashMap<NodeId, u32>,
+    /// Per node, the nodes to look at again when it ends (or, a branch, is decided): those that
+    /// read its outputs, and those inside its cases.
+    waiters: Vec<Vec<NodeId>>,
 }
 
 impl<'r, 'a> Graph<'r, 'a> {
@@ -43,6 +51,38 @@ impl<'r, 'a> Graph<'r, 'a> {
         inputs: Vec<Value>,
     ) -> Self {
         let states = vec![State::Pending; workflow.nodes.len()];
+        let mut waiters = vec![Vec::new(); workflow.nodes.len()];
+        for (n, node) in workflow.nodes.iter().enumerate() {
+            let mut deps = Vec::new();
+            match &node.kind {
+                NodeKind::Call(_, args) => args
+                    .iter()
+                    .flatten()
+                    .for_each(|b| collect_deps(b, &mut deps)),
+                NodeKind::Map(_, over, args) => {
+                    collect_deps(over, &mut deps);
+                    args.iter()
+                        .flatten()
+                        .for_each(|b| collect_deps(b, &mut deps));
+                }
+                NodeKind::Branch(cases) => {
+                    for case in cases {
+                        if let Some(cond) = &case.cond {
+                            collect_cond_deps(cond, &mut deps);
+                        }
+                        collect_deps(&case.value, &mut deps);
+                    }
+                }
+            }
+            if let Some((b, _)) = node.within {
+                deps.push(b);
+            }
+            deps.sort_unstable();
+            deps.dedup();
+            for d in deps {
+                waiters[d as usize].push(n as NodeId);
+            }
+        }
         Graph {
             runner,
             workflow,
@@ -50,6 +90,7 @@ impl<'r, 'a> Graph<'r, 'a> {
             inputs,
             states,
             chosen: HashMap::new(),
+            waiters,
         }
     }
 
@@ -77,10 +118,17 @@ impl<'r, 'a> Graph<'r, 'a> {
         }
     }
 
+    /// Whether every node `binding` reads has ended.
     fn deps_done(&self, binding: &Binding) -> bool {
-        let mut deps = Vec::new();
-        collect_deps(binding, &mut deps);
-        deps.iter().all(|&d| self.states[d as usize] == State::Done)
+        match binding {
+            Binding::Output(n, _, _) => self.states[*n as usize] == State::Done,
+            Binding::List(items)
+            | Binding::Record(_, items)
+            | Binding::NamedTuple(_, items)
+            | Binding::Tuple(items) => items.iter().all(|b| self.deps_done(b)),
+            Binding::Dict(entries) => entries.iter().all(|(_, b)| self.deps_done(b)),
+            _ => true,
+        }
     }
 
     fn ready(&self, n: NodeId) -> bool {
@@ -107,53 +155,25 @@ impl<'r, 'a> Graph<'r, 'a> {
         }
     }
 
-    /// Whether a task node other than `n` could start now.
-    fn another_ready(&self, n: NodeId) -> bool {
-        (0..self.states.len() as NodeId).any(|m| {
-            m != n
-                && self.states[m as usize] == State::Pending
-                && self.gate(m) == Some(true)
-                && !matches!(self.workflow.nodes[m as usize].kind, NodeKind::Branch(_))
-                && self.ready(m)
-        })
-    }
-
     /// Runs every node, `jobs` at a time, until all are done or one fails.
     pub(super) fn run(&mut self) -> Result<(), RunFailure> {
         let jobs = self.runner.options.jobs.max(1);
         let runner = self.runner;
         std::thread::scope(|scope| {
-            let (tx, rx) = mpsc::channel::<(NodeId, NodeResult)>();
+            let mut pool = Pool::new(scope, runner);
+            // Nodes to look at; every node at first, then those whose waits may be over.
+            let mut candidates: BTreeSet<NodeId> = (0..self.states.len() as NodeId).collect();
+            // Task, map and sub-workflow nodes that can start now.
+            let mut ready: BTreeSet<NodeId> = BTreeSet::new();
             let mut running = 0usize;
             let mut failed: Option<RunFailure> = None;
             loop {
-                let mut progressed = false;
-                for n in 0..self.states.len() as NodeId {
-                    if self.states[n as usize] != State::Pending {
-                        continue;
-                    }
-                    match self.gate(n) {
-                        Some(false) => {
-                            self.states[n as usize] = State::Skipped;
-                            progressed = true;
-                            continue;
-                        }
-                        None => continue,
-                        Some(true) => {}
-                    }
-                    if failed.is_some() || !self.ready(n) {
-                        continue;
-                    }
-                    if let NodeKind::Branch(cases) = &self.workflow.nodes[n as usize].kind {
-                        progressed = true;
-                        if let Err(f) = self.step_branch(n, cases) {
-                            failed.get_or_insert(f);
-                        }
-                        continue;
-                    }
-                    if running >= jobs {
-                        continue;
-                    }
+                while let Some(n) = candidates.pop_first() {
+                    self.look_at(n, &mut candidates, &mut ready, &mut failed);
+                }
+                let mut ran_here = false;
+                while failed.is_none() && running < jobs {
+                    let Some(n) = ready.pop_first() else { break };
                     let work = match self.prepare(n) {
                         Ok(work) => work,
                         Err(mut f) => {
@@ -161,42 +181,32 @@ impl<'r, 'a> Graph<'r, 'a> {
                             f.error
                                 .span
                                 .get_or_insert(self.workflow.nodes[n as usize].span);
-                            failed.get_or_insert(f);
-                            continue;
+                            failed = Some(f);
+                            break;
                         }
                     };
-                    progressed = true;
-                    if running == 0 && !self.another_ready(n) {
-                        // Nothing else can run now (a chain): run it here, without a thread.
-                        match work.run(runner) {
-                            Ok(()) => self.states[n as usize] = State::Done,
-                            Err(f) => {
-                                failed.get_or_insert(f);
-                            }
-                        }
-                        continue;
+                    if running == 0 && (ready.is_empty() || jobs == 1) {
+                        // Nothing could run beside it (a chain): run it here, without a thread.
+                        let result = work.run(runner);
+                        self.ended(n, result, &mut candidates, &mut failed);
+                        ran_here = true;
+                        break;
                     }
                     self.states[n as usize] = State::Running;
                     running += 1;
-                    let tx = tx.clone();
-                    spawn_node(scope, move || {
-                        let result = work.run(runner);
-                        let _ = tx.send((n, result));
-                    });
+                    pool.start(n, work, running);
                 }
-                if running == 0 && (failed.is_some() || !progressed) {
+                if ran_here {
+                    continue;
+                }
+                if running == 0 {
                     break;
                 }
-                if running > 0 && !progressed {
-                    let Ok((n, result)) = rx.recv() else { break };
-                    running -= 1;
-                    match result {
-                        Ok(()) => self.states[n as usize] = State::Done,
-                        Err(f) => {
-                            failed.get_or_insert(f);
-                        }
-                    }
-                }
+                let Some((n, result)) = pool.next() else {
+                    break;
+                };
+                running -= 1;
+                self.ended(n, result, &mut candidates, &mut failed);
             }
             match failed {
                 Some(f) => Err(f),
@@ -210,6 +220,61 @@ impl<'r, 'a> Graph<'r, 'a> {
                 None => Err(self.failure("the workflow graph could not make progress")),
             }
         })
+    }
+
+    /// Looks at pending node `n`: skips it when its branch case was not taken, decides or
+    /// completes a branch, or adds a node whose inputs are ready to `ready`.
+    fn look_at(
+        &mut self,
+        n: NodeId,
+        candidates: &mut BTreeSet<NodeId>,
+        ready: &mut BTreeSet<NodeId>,
+        failed: &mut Option<RunFailure>,
+    ) {
+        if self.states[n as usize] != State::Pending {
+            return;
+        }
+        match self.gate(n) {
+            Some(false) => {
+                self.states[n as usize] = State::Skipped;
+                candidates.extend(&self.waiters[n as usize]);
+                return;
+            }
+            None => return,
+            Some(true) => {}
+        }
+        if failed.is_some() || !self.ready(n) {
+            return;
+        }
+        if let NodeKind::Branch(cases) = &self.workflow.nodes[n as usize].kind {
+            match self.step_branch(n, cases) {
+                Ok(()) => candidates.extend(&self.waiters[n as usize]),
+                Err(f) => {
+                    failed.get_or_insert(f);
+                }
+            }
+            return;
+        }
+        ready.insert(n);
+    }
+
+    /// Records the end of node `n`; the nodes waiting for it are looked at again.
+    fn ended(
+        &mut self,
+        n: NodeId,
+        result: NodeResult,
+        candidates: &mut BTreeSet<NodeId>,
+        failed: &mut Option<RunFailure>,
+    ) {
+        match result {
+            Ok(()) => {
+                self.states[n as usize] = State::Done;
+                candidates.extend(&self.waiters[n as usize]);
+            }
+            Err(f) => {
+                failed.get_or_insert(f);
+            }
+        }
     }
 
     /// Decides a branch, or completes it once the chosen case's value is ready.
@@ -341,11 +406,7 @@ impl<'r, 'a> Graph<'r, 'a> {
         if field.ty != want.ty || field.batch != want.batch {
             return Ok(None);
         }
-        let file = self
-            .runner
-            .store
-            .node_dir(&self.node_id(*n))
-            .join("outputs.json");
+        let file = self.runner.store.node(&self.node_id(*n)).outputs;
         let mut map = self
             .runner
             .store
@@ -385,13 +446,13 @@ impl<'r, 'a> Graph<'r, 'a> {
                     return walk(value, path).map_err(fail);
                 }
                 let outputs = self.runner.node_outputs(&node.kind);
-                let dir = self.runner.store.node_dir(&self.node_id(*n));
+                let files = self.runner.store.node(&self.node_id(*n));
                 let field = outputs
                     .get(*k as usize)
                     .ok_or_else(|| fail(format!("node n{n} has no output {k}")))?;
                 let values = self
                     .runner
-                    .read_map(&dir.join("outputs.json"), &dir, std::slice::from_ref(field))
+                    .read_map(&files.outputs, &files.dir, std::slice::from_ref(field))
                     .map_err(fail)?;
                 walk(values.into_iter().next().unwrap_or(Value::None), path).map_err(fail)?
             }
@@ -524,17 +585,13 @@ impl Work {
                     .to_vec();
                 let mut values = Vec::with_capacity(calls.len());
                 for i in 0..calls.len() {
-                    let dir = runner.store.node_dir(&format!("{id}/{i}"));
+                    let files = runner.store.node(&format!("{id}/{i}"));
                     let item = runner
-                        .read_map(
-                            &dir.join("outputs.json"),
-                            &dir,
-                            &sig_out[..sig_out.len().min(1)],
-                        )
+                        .read_map(&files.outputs, &files.dir, &sig_out[..sig_out.len().min(1)])
                         .map_err(|e| failure(&name, &id, 1, e))?;
                     values.push(item.into_iter().next().unwrap_or(Value::None));
                 }
-                let dir = runner.store.node_dir(&id);
+                let files = runner.store.node(&id);
                 let list = Value::list(values);
                 let entries = [(
                     output[0].name.as_str(),
@@ -543,7 +600,7 @@ impl Work {
                     None,
                 )];
                 let written = runner
-                    .write_map(&dir.join("outputs.json"), &dir, &entries)
+                    .write_map(&files.outputs, &files.dir, &entries)
                     .map_err(|e| failure(&name, &id, 1, e));
                 runner.record(NodeRecord {
                     id: id.clone(),
@@ -560,12 +617,27 @@ impl Work {
                     ended: now_seconds(),
                     cache: None,
                     inputs: None,
-                    outputs: Some(dir.join("outputs.json")),
+                    outputs: Some(files.outputs),
                     error: None,
                 });
                 written
             }
         }
+    }
+}
+
+/// The node ids a branch condition reads.
+fn collect_cond_deps(cond: &Cond, out: &mut Vec<NodeId>) {
+    match cond {
+        Cond::Compare(_, a, b) => {
+            collect_deps(a, out);
+            collect_deps(b, out);
+        }
+        Cond::And(a, b) | Cond::Or(a, b) => {
+            collect_cond_deps(a, out);
+            collect_cond_deps(b, out);
+        }
+        Cond::Not(a) => collect_cond_deps(a, out),
     }
 }
 
@@ -619,6 +691,63 @@ fn walk(mut value: Value, path: &[Access]) -> Result<Value, String> {
 
 /// The stack of a node's thread: deep enough for [`super::eval::MAX_DEPTH`] nested calls.
 const NODE_STACK: usize = 256 << 20;
+
+/// The worker threads of one graph run, started as needed (never more than the nodes running
+/// at once, so at most `jobs`): each takes node work from a queue and sends back its result.
+/// They end when the pool is dropped.
+struct Pool<'s, 'e, 'r, 'a> {
+    scope: &'s std::thread::Scope<'s, 'e>,
+    runner: &'r Runner<'a>,
+    workers: usize,
+    work: mpsc::Sender<(NodeId, Work)>,
+    queue: Arc<Mutex<mpsc::Receiver<(NodeId, Work)>>>,
+    done: mpsc::Sender<(NodeId, NodeResult)>,
+    results: mpsc::Receiver<(NodeId, NodeResult)>,
+}
+
+impl<'s, 'e, 'r, 'a> Pool<'s, 'e, 'r, 'a>
+where
+    'r: 's,
+    'a: 's,
+{
+    fn new(scope: &'s std::thread::Scope<'s, 'e>, runner: &'r Runner<'a>) -> Self {
+        let (work, queue) = mpsc::channel();
+        let (done, results) = mpsc::channel();
+        Pool {
+            scope,
+            runner,
+            workers: 0,
+            work,
+            queue: Arc::new(Mutex::new(queue)),
+            done,
+            results,
+        }
+    }
+
+    /// Starts node `n`'s work, `running` nodes (this one included) being in progress: a worker
+    /// is added when every one is busy.
+    fn start(&mut self, n: NodeId, work: Work, running: usize) {
+        if self.workers < running {
+            self.workers += 1;
+            let (queue, done, runner) = (Arc::clone(&self.queue), self.done.clone(), self.runner);
+            spawn_node(self.scope, move || loop {
+                let next = match queue.lock() {
+                    Ok(queue) => queue.recv(),
+                    Err(_) => return,
+                };
+                let Ok((n, work)) = next else { return };
+                let _ = done.send((n, work.run(runner)));
+            });
+        }
+        // The workers outlive the pool's sender, so the queue is open.
+        let _ = self.work.send((n, work));
+    }
+
+    /// Waits for the next node to end: its id and result.
+    fn next(&self) -> Option<(NodeId, NodeResult)> {
+        self.results.recv().ok()
+    }
+}
 
 /// Starts a node's work on a scoped thread with a stack for deep recursion.
 fn spawn_node<'s, 'e, F>(scope: &'s std::thread::Scope<'s, 'e>, f: F)
