@@ -107,12 +107,12 @@ impl<'p> Evaluator<'p> {
         let mut callee = self.spare.pop().unwrap_or_default();
         for a in args {
             let error = match int_value(a, frame) {
-                Some(Ok(n)) => {
+                IntValue::Int(n) => {
                     callee.push(Value::Int(n));
                     continue;
                 }
-                Some(Err(e)) => e.into(),
-                None => match self.expr(a, frame) {
+                IntValue::Overflow(span) => overflow(span),
+                IntValue::Other => match self.expr(a, frame) {
                     Ok(v) => {
                         callee.push(v);
                         continue;
@@ -128,7 +128,8 @@ impl<'p> Evaluator<'p> {
     }
 
     /// Runs `f`'s body in `frame`, which holds the arguments, into `out`; the frame is kept for
-    /// reuse.
+    /// reuse. (Inlined into [`Self::call_fn`]: a call of a `fn` is one Rust call.)
+    #[inline(always)]
     fn enter(&mut self, f: FnId, mut frame: Vec<Value>, at: Span, out: &mut Value) -> Eval<()> {
         if self.depth >= MAX_DEPTH {
             return Err(RuntimeError::at(
@@ -523,10 +524,16 @@ impl<'p> Evaluator<'p> {
     fn test(&mut self, c: &Expr, frame: &mut [Value]) -> Eval<bool> {
         if let ExprKind::Binary(op, l, r) = &c.kind {
             if is_comparison(*op) {
-                if let (Some(x), Some(y)) = (int_value(l, frame), int_value(r, frame)) {
-                    if let Some(b) = compare_ints(*op, x?, y?) {
-                        return Ok(b);
+                match (int_value(l, frame), int_value(r, frame)) {
+                    (IntValue::Int(x), IntValue::Int(y)) => {
+                        if let Some(b) = compare_ints(*op, x, y) {
+                            return Ok(b);
+                        }
                     }
+                    (IntValue::Overflow(span), _) | (_, IntValue::Overflow(span)) => {
+                        return Err(overflow(span))
+                    }
+                    _ => {}
                 }
             }
         }
@@ -581,16 +588,25 @@ impl<'p> Evaluator<'p> {
         let mut b = Value::None;
         self.eval(r, frame, &mut b)?;
         if let (Value::Int(x), Value::Int(y)) = (&a, &b) {
-            if int_binary(op, *x, *y, span, out)? {
+            let (x, y) = (*x, *y);
+            discard(a);
+            discard(b);
+            if int_binary(op, x, y, span, out)? {
                 return Ok(());
             }
+            return generic_binary(op, Value::Int(x), Value::Int(y), span, out);
         }
-        put(
-            out,
-            super::ops::binary(op, &a, &b).map_err(|m| RuntimeError::at(span, m))?,
-        );
-        Ok(())
+        generic_binary(op, a, b, span, out)
     }
+}
+
+/// `a op b` into `out` for values of any kind, by [`super::ops::binary`].
+fn generic_binary(op: BinOp, a: Value, b: Value, span: Span, out: &mut Value) -> Eval<()> {
+    put(
+        out,
+        super::ops::binary(op, &a, &b).map_err(|m| RuntimeError::at(span, m))?,
+    );
+    Ok(())
 }
 
 /// The int an operand holds when it is an int constant or a local holding an int: read without
@@ -607,18 +623,38 @@ fn int_of(e: &Expr, frame: &[Value]) -> Option<i64> {
     }
 }
 
+/// What [`int_value`] found: small, so that it comes back in registers.
+enum IntValue {
+    /// The value.
+    Int(i64),
+    /// The arithmetic at this span overflowed.
+    Overflow(Span),
+    /// `e` is not an int constant, local, or arithmetic of those.
+    Other,
+}
+
 /// The int value of `e` when it is an int constant, a local holding an int, or `+`, `-` or `*`
-/// of two of those: computed without evaluating (and without a `Value`), with the same overflow
-/// error. `None` when `e` is none of those.
+/// of two of those: computed without evaluating (and without a `Value`).
 #[inline(always)]
-fn int_value(e: &Expr, frame: &[Value]) -> Option<Result<i64, RuntimeError>> {
-    if let ExprKind::Binary(op, l, r) = &e.kind {
-        let (x, y) = (int_of(l, frame)?, int_of(r, frame)?);
-        return Some(
-            arithmetic(*op, x, y)?.ok_or_else(|| RuntimeError::at(e.span, "integer overflow")),
-        );
+fn int_value(e: &Expr, frame: &[Value]) -> IntValue {
+    let (op, l, r) = match &e.kind {
+        ExprKind::Binary(op, l, r) => (*op, l, r),
+        _ => return int_of(e, frame).map_or(IntValue::Other, IntValue::Int),
+    };
+    match (int_of(l, frame), int_of(r, frame)) {
+        (Some(x), Some(y)) => match arithmetic(op, x, y) {
+            Some(Some(n)) => IntValue::Int(n),
+            Some(None) => IntValue::Overflow(e.span),
+            None => IntValue::Other,
+        },
+        _ => IntValue::Other,
     }
-    int_of(e, frame).map(Ok)
+}
+
+/// The error of int arithmetic that overflowed at `span`.
+#[cold]
+fn overflow(span: Span) -> Unwind {
+    RuntimeError::at(span, "integer overflow").into()
 }
 
 /// `x op y` for `+`, `-` and `*` on ints: `None` for other operators, `Some(None)` on overflow.
@@ -637,8 +673,7 @@ fn arithmetic(op: BinOp, x: i64, y: i64) -> Option<Option<i64>> {
 #[inline(always)]
 fn int_binary(op: BinOp, x: i64, y: i64, span: Span, out: &mut Value) -> Eval<bool> {
     if let Some(n) = arithmetic(op, x, y) {
-        let n = n.ok_or_else(|| RuntimeError::at(span, "integer overflow"))?;
-        put(out, Value::Int(n));
+        put(out, Value::Int(n.ok_or_else(|| overflow(span))?));
     } else if let Some(b) = compare_ints(op, x, y) {
         put(out, Value::Bool(b));
     } else {
