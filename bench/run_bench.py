@@ -30,11 +30,11 @@ Only the Python 3 standard library is used.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import pickle
 import platform
-import shutil
 import statistics
 import subprocess
 import sys
@@ -105,13 +105,18 @@ class Failed(Exception):
     pass
 
 
+RUN_NUMBERS = itertools.count()
+
+
 def flytec_run(flytec: str, work: Path, program: Path, args: list[str], timeout: float):
-    """Runs `flytec run PROGRAM ARGS` in `work` with a fresh run directory; returns
+    """Runs `flytec run PROGRAM ARGS` in `work` with a new run directory; returns
     ((wall seconds, CPU seconds), stdout JSON). CPU time is user + system time of the process
-    and its threads (from `wait4`). The run directory is removed afterwards."""
-    run_dir = work / "run"
+    and its threads (from `wait4`). Run directories are kept until the bench ends (they go with
+    its temporary directory): deleting one just before the next run would make that run pay for
+    the deletion, on file systems that do not reuse just-freed inodes right away (ext4 without
+    a journal scans past them for every file it creates)."""
+    run_dir = work / f"run{next(RUN_NUMBERS)}"
     cache_dir = work / "cache"
-    shutil.rmtree(run_dir, ignore_errors=True)
     cmd = [flytec, "run", str(program), *args, "--run-dir", str(run_dir), "--cache-dir",
            str(cache_dir), "--color", "never"]
     shown = " ".join(cmd)
@@ -128,7 +133,6 @@ def flytec_run(flytec: str, work: Path, program: Path, args: list[str], timeout:
         err.seek(0)
         stdout = out.read().decode("utf-8", "replace")
         stderr = err.read().decode("utf-8", "replace")
-    shutil.rmtree(run_dir, ignore_errors=True)
     if wall >= timeout:
         raise Failed(f"`{shown}` did not finish within {timeout} s")
     if proc.returncode != 0:
