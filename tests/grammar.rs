@@ -38,7 +38,7 @@ fn sexp(e: &Expr) -> String {
         ExprKind::Bool(b) => b.to_string(),
         ExprKind::None => "none".into(),
         ExprKind::Duration(ms) => format!("{ms}ms"),
-        ExprKind::Name(i) => i.name.clone(),
+        ExprKind::Name(i) => i.name.to_string(),
         ExprKind::Str(parts) => {
             let parts: Vec<String> = parts
                 .iter()
@@ -106,7 +106,7 @@ fn sexp(e: &Expr) -> String {
 
 fn pattern_sexp(p: &Pattern) -> String {
     match p {
-        Pattern::Name(i) => i.name.clone(),
+        Pattern::Name(i) => i.name.to_string(),
         Pattern::Tuple(ps, _) => format!(
             "({})",
             ps.iter().map(pattern_sexp).collect::<Vec<_>>().join(" ")

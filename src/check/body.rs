@@ -244,7 +244,7 @@ impl<'a> Checker<'a> {
             facts.bindings.insert(ident.span, ty.clone());
         }
         let local = Local {
-            name: ident.name.clone(),
+            name: ident.name.to_string(),
             ty,
             mutable,
             span: ident.span,
@@ -324,7 +324,7 @@ impl<'a> Checker<'a> {
 
     /// E0100 for an unknown name, with "did you mean" among every name in scope.
     pub fn unknown_name(&mut self, ident: &Ident, what: &str) {
-        if self.scope.broken.contains(&ident.name) {
+        if self.scope.broken.contains(ident.name.as_str()) {
             return;
         }
         let locals = self.locals.iter().flatten().map(|l| l.name.clone());

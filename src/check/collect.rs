@@ -70,7 +70,7 @@ pub fn collect(loaded: &Loaded, diags: &mut Vec<Diagnostic>) -> Collected {
         for item in &module.ast.items {
             let name = item.name();
             let id = decls.push(Decl {
-                name: name.name.clone(),
+                name: name.name.to_string(),
                 kind: placeholder(&item.kind),
                 file: module.file,
                 span: name.span,
@@ -79,7 +79,7 @@ pub fn collect(loaded: &Loaded, diags: &mut Vec<Diagnostic>) -> Collected {
             });
             ids.push(id);
             let overload = module.is_std && matches!(item.kind, ItemKind::Callable(_));
-            match names.get_mut(&name.name) {
+            match names.get_mut(name.name.as_str()) {
                 Some(existing) if overload => existing.push(id),
                 Some(existing) => diags.push(declared_twice(
                     &name.name,
@@ -87,7 +87,7 @@ pub fn collect(loaded: &Loaded, diags: &mut Vec<Diagnostic>) -> Collected {
                     decls.get(existing[0]).span,
                 )),
                 None => {
-                    names.insert(name.name.clone(), vec![id]);
+                    names.insert(name.name.to_string(), vec![id]);
                 }
             }
         }
@@ -280,7 +280,7 @@ fn fill_kinds(loaded: &Loaded, m: ModuleIdx, c: &mut Collected, diags: &mut Vec<
                         r.diags.push(declared_twice(&v.name, v.span, first));
                     }
                 }
-                DeclKind::Enum(e.variants.iter().map(|(_, v)| v.name.clone()).collect())
+                DeclKind::Enum(e.variants.iter().map(|(_, v)| v.name.to_string()).collect())
             }
             ItemKind::Extern(_) => DeclKind::Extern,
             ItemKind::Alias { .. } => continue,
@@ -387,7 +387,7 @@ impl TypeResolver<'_> {
         if name.name == "never" && self.is_std {
             return Type::Never;
         }
-        if let Some(&i) = self.scope.via_import.get(&name.name) {
+        if let Some(&i) = self.scope.via_import.get(name.name.as_str()) {
             self.used_imports.insert(i);
         }
         let found = self.scope.get(&name.name).map(|ids| ids[0]);
@@ -416,7 +416,7 @@ impl TypeResolver<'_> {
                 ));
                 Type::Error
             }
-            None if self.scope.broken.contains(&name.name) => Type::Error,
+            None if self.scope.broken.contains(name.name.as_str()) => Type::Error,
             None => {
                 let candidates = BUILTIN_TYPES.iter().map(|(n, _)| n.to_string()).chain(
                     self.scope
@@ -498,7 +498,7 @@ impl TypeResolver<'_> {
     }
 
     fn signature(&mut self, c: &ast::Callable, is_std: bool) -> Signature {
-        let generics: Vec<String> = c.generics.iter().map(|g| g.name.clone()).collect();
+        let generics: Vec<String> = c.generics.iter().map(|g| g.name.to_string()).collect();
         if !c.generics.is_empty() && !is_std {
             self.diags.push(Diagnostic::new(
                 Code::E0001,

@@ -205,7 +205,7 @@ impl Checker<'_> {
             ExprKind::NamedTuple(items) => Type::NamedTuple(
                 items
                     .iter()
-                    .map(|(n, x)| (n.name.clone(), self.expr(x, None)))
+                    .map(|(n, x)| (n.name.to_string(), self.expr(x, None)))
                     .collect(),
             ),
             ExprKind::Unary(op, inner) => self.unary(*op, inner),
@@ -398,7 +398,7 @@ impl Checker<'_> {
 
     /// The value `E.name` of enum `id`, or E0100.
     pub fn enum_variant(&mut self, id: DeclId, variants: &[String], name: &Ident) -> Type {
-        if !variants.contains(&name.name) {
+        if !variants.iter().any(|v| *v == name.name) {
             let enum_name = &self.decls.get(id).name;
             let mut d = Diagnostic::new(
                 Code::E0100,

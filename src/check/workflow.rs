@@ -220,7 +220,7 @@ impl Checker<'_> {
                         let inner = wanted.iter().find(|(w, _)| *w == n.name).map(|(_, t)| {
                             Expect::ty(t.clone(), format!("the output `{}`", n.name))
                         });
-                        (n.name.clone(), self.wf_value(x, inner.as_ref()))
+                        (n.name.to_string(), self.wf_value(x, inner.as_ref()))
                     })
                     .collect();
                 Type::NamedTuple(fields)

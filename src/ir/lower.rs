@@ -131,7 +131,7 @@ impl Lowerer<'_> {
             span: p.span,
         });
         Function {
-            name: c.name.name.clone(),
+            name: c.name.name.to_string(),
             kind: c.kind,
             decl,
             defaults,
@@ -168,7 +168,10 @@ impl Lowerer<'_> {
             within: None,
         };
         for (i, p) in c.params.iter().enumerate() {
-            wf.env[0].insert(p.name.name.clone(), Binding::Input(i as u32, Vec::new()));
+            wf.env[0].insert(
+                p.name.name.to_string(),
+                Binding::Input(i as u32, Vec::new()),
+            );
         }
         let defaults = c
             .params
@@ -178,7 +181,7 @@ impl Lowerer<'_> {
         let value = wf.block(c.body.as_ref().expect("workflows have bodies"));
         let outputs = split_outputs(value, &self.signature(decl).outputs);
         Workflow {
-            name: c.name.name.clone(),
+            name: c.name.name.to_string(),
             decl,
             defaults,
             nodes: wf.nodes,
@@ -215,7 +218,7 @@ fn task_config(item: &ast::Item) -> TaskConfig {
                         _ => continue,
                     };
                     if let Some(name) = &arg.name {
-                        config.resources.push((name.name.clone(), value));
+                        config.resources.push((name.name.to_string(), value));
                     }
                 }
             }
@@ -399,7 +402,7 @@ impl<'a, 'c> BodyLowerer<'a, 'c> {
             ),
             A::Tuple(items) => ExprKind::Tuple(self.exprs(items)),
             A::NamedTuple(items) => ExprKind::NamedTuple(
-                items.iter().map(|(n, _)| n.name.clone()).collect(),
+                items.iter().map(|(n, _)| n.name.to_string()).collect(),
                 items.iter().map(|(_, x)| self.expr(x)).collect(),
             ),
             A::Unary(op, x) => ExprKind::Unary(*op, Box::new(self.expr(x))),
@@ -408,8 +411,8 @@ impl<'a, 'c> BodyLowerer<'a, 'c> {
             }
             A::Call(callee, args) => self.call(callee, args),
             A::Field(obj, name) => match self.enum_of(obj) {
-                Some(decl) => ExprKind::EnumValue(decl, name.name.clone()),
-                None => ExprKind::Field(Box::new(self.expr(obj)), name.name.clone()),
+                Some(decl) => ExprKind::EnumValue(decl, name.name.to_string()),
+                None => ExprKind::Field(Box::new(self.expr(obj)), name.name.to_string()),
             },
             A::TupleIndex(obj, n, _) => ExprKind::Item(Box::new(self.expr(obj)), *n),
             A::Index(obj, i) => ExprKind::Index(Box::new(self.expr(obj)), Box::new(self.expr(i))),
@@ -493,7 +496,7 @@ impl<'a, 'c> BodyLowerer<'a, 'c> {
                         .collect(),
                     _ => args.iter().map(|a| self.expr(&a.value)).collect(),
                 };
-                ExprKind::CallBuiltin(name.name.clone(), ordered)
+                ExprKind::CallBuiltin(name.name.to_string(), ordered)
             }
             DeclKind::Callable(sig) => {
                 let Some(&f) = self.lowerer.ids.functions.get(&decl) else {
@@ -605,7 +608,7 @@ impl GraphLowerer<'_, '_> {
                 self.env
                     .last_mut()
                     .expect("a scope is open")
-                    .insert(i.name.clone(), binding);
+                    .insert(i.name.to_string(), binding);
             }
             ast::Pattern::Tuple(items, _) => {
                 for (k, p) in items.iter().enumerate() {
@@ -653,7 +656,7 @@ impl GraphLowerer<'_, '_> {
             ),
             A::Tuple(items) => Binding::Tuple(items.iter().map(|x| self.value(x)).collect()),
             A::NamedTuple(items) => Binding::NamedTuple(
-                items.iter().map(|(n, _)| n.name.clone()).collect(),
+                items.iter().map(|(n, _)| n.name.to_string()).collect(),
                 items.iter().map(|(_, x)| self.value(x)).collect(),
             ),
             A::Call(callee, args) => self.call(e, callee, args),
@@ -666,13 +669,13 @@ impl GraphLowerer<'_, '_> {
                             .and_then(|ids| ids.first())
                         {
                             if matches!(decls.get(decl).kind, DeclKind::Enum(_)) {
-                                return Binding::Enum(decl, name.name.clone());
+                                return Binding::Enum(decl, name.name.to_string());
                             }
                         }
                     }
                 }
                 let base = self.value(obj);
-                access(base, Access::Field(name.name.clone()), decls)
+                access(base, Access::Field(name.name.to_string()), decls)
             }
             A::TupleIndex(obj, n, _) => {
                 let base = self.value(obj);

@@ -117,7 +117,7 @@ impl Walker<'_> {
                         .params
                         .iter()
                         .enumerate()
-                        .map(|(i, p)| (p.name.name.clone(), Binding::Param(id, i)))
+                        .map(|(i, p)| (p.name.name.to_string(), Binding::Param(id, i)))
                         .collect();
                     self.block(body);
                     self.stack.clear();
@@ -131,7 +131,7 @@ impl Walker<'_> {
         match &te.kind {
             TypeExprKind::Named(name, args) => {
                 if BUILTIN_TYPES.contains(&name.name.as_str()) {
-                    self.push(name.span, Def::BuiltinType(name.name.clone()), false);
+                    self.push(name.span, Def::BuiltinType(name.name.to_string()), false);
                 } else if let Some(ids) = self.scope.get(&name.name) {
                     if !matches!(self.checked.decls.get(ids[0]).kind, DeclKind::Callable(_)) {
                         self.push(name.span, Def::Decl(ids[0]), false);
@@ -186,7 +186,12 @@ impl Walker<'_> {
                 } else {
                     LocalKind::Let
                 };
-                self.bind(pattern, kind, ty.clone(), (stmt.span.end, block_end));
+                self.bind(
+                    pattern,
+                    kind,
+                    ty.as_deref().cloned(),
+                    (stmt.span.end, block_end),
+                );
             }
             StmtKind::Assign {
                 target,
@@ -245,7 +250,7 @@ impl Walker<'_> {
                     .filter(|t| !t.has_error())
                     .cloned();
                 self.index.locals.push(Local {
-                    name: ident.name.clone(),
+                    name: ident.name.to_string(),
                     span: ident.span,
                     kind,
                     written,
@@ -254,7 +259,7 @@ impl Walker<'_> {
                     module: self.module,
                 });
                 self.push(ident.span, Def::Local(l), true);
-                self.stack.push((ident.name.clone(), Binding::Local(l)));
+                self.stack.push((ident.name.to_string(), Binding::Local(l)));
             }
             Pattern::Tuple(items, _) => {
                 for item in items {

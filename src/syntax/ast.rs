@@ -3,11 +3,13 @@
 
 use crate::source::Span;
 
+pub use super::name::Name;
+
 /// A name as written, with its place.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Ident {
     /// The name.
-    pub name: String,
+    pub name: Name,
     /// Where it is written.
     pub span: Span,
 }
@@ -284,8 +286,8 @@ pub enum StmtKind {
         mutable: bool,
         /// What it binds.
         pattern: Pattern,
-        /// The declared type.
-        ty: Option<TypeExpr>,
+        /// The declared type (boxed, as most `let`s have none: a statement stays small).
+        ty: Option<Box<TypeExpr>>,
         /// The value.
         value: Expr,
     },
@@ -304,8 +306,8 @@ pub enum StmtKind {
         pattern: Pattern,
         /// The list iterated.
         iter: Expr,
-        /// The loop body.
-        body: Block,
+        /// The loop body (boxed, to keep every statement small).
+        body: Box<Block>,
     },
     /// `while c { … }`.
     While {

@@ -4,6 +4,7 @@
 
 pub mod ast;
 mod errors;
+mod name;
 mod parser;
 
 pub use parser::{FlowParser, Rule};

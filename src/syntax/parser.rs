@@ -5,6 +5,7 @@
 //! say what was expected there, so every broken declaration gets its own error.
 
 use std::cell::RefCell;
+use std::collections::HashMap;
 use std::sync::LazyLock;
 
 use pest::iterators::Pair;
@@ -13,6 +14,7 @@ use pest::Parser as _;
 
 use super::ast::*;
 use super::errors;
+use super::name::FxBuildHasher;
 use crate::diagnostics::{Code, Diagnostic};
 use crate::source::{FileId, Span};
 
@@ -74,6 +76,7 @@ pub fn parse_module(file: FileId, text: &str, errors_out: &mut Vec<Diagnostic>) 
         file,
         text,
         errors: RefCell::new(Vec::new()),
+        names: RefCell::default(),
     };
     let module = match FlowParser::parse(Rule::file, text) {
         Ok(mut pairs) => builder.module(pairs.next().expect("the file rule always yields a pair")),
@@ -100,6 +103,17 @@ struct Builder<'t> {
     file: FileId,
     text: &'t str,
     errors: RefCell<Vec<Diagnostic>>,
+    /// The names met in this file: most recur, and this spares interning them again.
+    names: RefCell<HashMap<&'t str, Name, FxBuildHasher>>,
+}
+
+/// Collects into a vector of exactly the iterator's length, where `collect` would make room for
+/// at least four items: most lists of a syntax tree (arguments, statements of a branch) are
+/// shorter.
+fn exact<T>(items: impl ExactSizeIterator<Item = T>) -> Vec<T> {
+    let mut vec = Vec::with_capacity(items.len());
+    vec.extend(items);
+    vec
 }
 
 /// The children of a pair that are not keywords.
@@ -151,10 +165,15 @@ impl<'t> Builder<'t> {
     }
 
     fn ident(&self, pair: Pair<'_, Rule>) -> Ident {
-        Ident {
-            name: pair.as_str().to_string(),
-            span: self.span(&pair),
-        }
+        let span = self.span(&pair);
+        let text = &self.text[span.start as usize..span.end as usize];
+        let name = self
+            .names
+            .borrow_mut()
+            .entry(text)
+            .or_insert_with(|| Name::new(text))
+            .clone();
+        Ident { name, span }
     }
 
     fn module(&self, pair: Pair<'_, Rule>) -> Module {
@@ -170,6 +189,8 @@ impl<'t> Builder<'t> {
                 _ => {}
             }
         }
+        module.imports.shrink_to_fit();
+        module.items.shrink_to_fit();
         module
     }
 
@@ -226,7 +247,9 @@ impl<'t> Builder<'t> {
         let doc = self.doc_above(span.start as usize);
         let mut annotations = Vec::new();
         let mut kind = None;
-        for p in pair.into_inner() {
+        let parts = pair.into_inner();
+        annotations.reserve_exact(parts.len() - 1);
+        for p in parts {
             match p.as_rule() {
                 Rule::annotation => annotations.push(self.annotation(p)),
                 _ => kind = Some(self.declaration(p)),
@@ -257,7 +280,9 @@ impl<'t> Builder<'t> {
                         }
                         _ => Some(self.param(f)),
                     })
-                    .collect();
+                    .collect::<Vec<_>>();
+                let mut fields = fields;
+                fields.shrink_to_fit();
                 let record = Record { name, fields };
                 if rule == Rule::struct_decl {
                     ItemKind::Struct(record)
@@ -267,12 +292,13 @@ impl<'t> Builder<'t> {
             }
             Rule::enum_decl => {
                 let name = self.ident(parts.next().unwrap());
-                let variants = parts
+                let mut variants: Vec<_> = parts
                     .map(|v| {
                         let ident = self.ident(v.into_inner().next().unwrap());
                         (self.doc_above(ident.span.start as usize), ident)
                     })
                     .collect();
+                variants.shrink_to_fit();
                 ItemKind::Enum(EnumDecl { name, variants })
             }
             Rule::extern_decl => ItemKind::Extern(self.ident(parts.next().unwrap())),
@@ -309,10 +335,8 @@ impl<'t> Builder<'t> {
         };
         for p in parts {
             match p.as_rule() {
-                Rule::generics => {
-                    callable.generics = p.into_inner().map(|g| self.ident(g)).collect()
-                }
-                Rule::params => callable.params = p.into_inner().map(|q| self.param(q)).collect(),
+                Rule::generics => callable.generics = exact(p.into_inner().map(|g| self.ident(g))),
+                Rule::params => callable.params = exact(p.into_inner().map(|q| self.param(q))),
                 Rule::output => callable.output = self.output(p),
                 Rule::block => callable.body = Some(self.block(p)),
                 Rule::python_impl => callable.python = self.python_impl(p),
@@ -389,14 +413,11 @@ impl<'t> Builder<'t> {
         match p.as_rule() {
             Rule::named_outputs => {
                 let span = self.span(&p);
-                let fields = p
-                    .into_inner()
-                    .map(|o| {
-                        let mut parts = o.into_inner();
-                        let name = self.ident(parts.next().unwrap());
-                        (name, self.type_expr(parts.next().unwrap()))
-                    })
-                    .collect();
+                let fields = exact(p.into_inner().map(|o| {
+                    let mut parts = o.into_inner();
+                    let name = self.ident(parts.next().unwrap());
+                    (name, self.type_expr(parts.next().unwrap()))
+                }));
                 Output::Named(fields, span)
             }
             _ => Output::Type(self.type_expr(p)),
@@ -409,7 +430,7 @@ impl<'t> Builder<'t> {
         let name = self.ident(parts.next().unwrap());
         let args = parts
             .next()
-            .map(|a| a.into_inner().map(|x| self.arg(x)).collect())
+            .map(|a| exact(a.into_inner().map(|x| self.arg(x))))
             .unwrap_or_default();
         Annotation { name, args, span }
     }
@@ -417,13 +438,13 @@ impl<'t> Builder<'t> {
     fn type_expr(&self, pair: Pair<'_, Rule>) -> TypeExpr {
         let mut parts = pair.into_inner();
         let mut ty = self.type_union(parts.next().unwrap());
-        ty.annotations = parts.map(|a| self.annotation(a)).collect();
+        ty.annotations = exact(parts.map(|a| self.annotation(a)));
         ty
     }
 
     fn type_union(&self, pair: Pair<'_, Rule>) -> TypeExpr {
         let span = self.span(&pair);
-        let mut members: Vec<TypeExpr> = pair.into_inner().map(|p| self.type_opt(p)).collect();
+        let mut members = exact(pair.into_inner().map(|p| self.type_opt(p)));
         if members.len() == 1 {
             return members.pop().unwrap();
         }
@@ -453,12 +474,12 @@ impl<'t> Builder<'t> {
         let kind = match pair.as_rule() {
             Rule::none_type => TypeExprKind::None,
             Rule::tuple_type => {
-                TypeExprKind::Tuple(pair.into_inner().map(|t| self.type_expr(t)).collect())
+                TypeExprKind::Tuple(exact(pair.into_inner().map(|t| self.type_expr(t))))
             }
             _ => {
                 let mut parts = pair.into_inner();
                 let name = self.ident(parts.next().unwrap());
-                TypeExprKind::Named(name, parts.map(|t| self.type_expr(t)).collect())
+                TypeExprKind::Named(name, exact(parts.map(|t| self.type_expr(t))))
             }
         };
         TypeExpr {
@@ -472,7 +493,7 @@ impl<'t> Builder<'t> {
 
     fn block(&self, pair: Pair<'_, Rule>) -> Block {
         let span = self.span(&pair);
-        let stmts = pair.into_inner().map(|s| self.stmt(s)).collect();
+        let stmts = exact(pair.into_inner().map(|s| self.stmt(s)));
         Block { stmts, span }
     }
 
@@ -485,7 +506,7 @@ impl<'t> Builder<'t> {
                 let pattern = self.pattern(parts.next().unwrap());
                 let mut next = parts.next().unwrap();
                 let ty = if next.as_rule() == Rule::type_expr {
-                    let ty = self.type_expr(next);
+                    let ty = Box::new(self.type_expr(next));
                     next = parts.next().unwrap();
                     Some(ty)
                 } else {
@@ -505,7 +526,7 @@ impl<'t> Builder<'t> {
                 StmtKind::For {
                     pattern,
                     iter,
-                    body: self.block(parts.next().unwrap()),
+                    body: Box::new(self.block(parts.next().unwrap())),
                 }
             }
             Rule::while_stmt => {
@@ -523,9 +544,7 @@ impl<'t> Builder<'t> {
                 let mut parts = pair.into_inner();
                 let mut place = parts.next().unwrap().into_inner();
                 let target = self.ident(place.next().unwrap());
-                let indices = place
-                    .map(|i| self.expr(i.into_inner().next().unwrap()))
-                    .collect();
+                let indices = exact(place.map(|i| self.expr(i.into_inner().next().unwrap())));
                 StmtKind::Assign {
                     target,
                     indices,
@@ -545,7 +564,7 @@ impl<'t> Builder<'t> {
         match pair.as_rule() {
             Rule::tuple_pattern => {
                 let span = self.span(&pair);
-                Pattern::Tuple(pair.into_inner().map(|p| self.pattern(p)).collect(), span)
+                Pattern::Tuple(exact(pair.into_inner().map(|p| self.pattern(p))), span)
             }
             _ => Pattern::Name(self.ident(pair)),
         }
@@ -582,10 +601,9 @@ impl<'t> Builder<'t> {
     fn postfix(&self, lhs: Expr, op: Pair<'_, Rule>) -> Expr {
         let span = lhs.span.to(self.span(&op));
         let kind = match op.as_rule() {
-            Rule::call_args => ExprKind::Call(
-                Box::new(lhs),
-                op.into_inner().map(|a| self.arg(a)).collect(),
-            ),
+            Rule::call_args => {
+                ExprKind::Call(Box::new(lhs), exact(op.into_inner().map(|a| self.arg(a))))
+            }
             Rule::field_access => {
                 ExprKind::Field(Box::new(lhs), self.ident(op.into_inner().next().unwrap()))
             }
@@ -613,10 +631,18 @@ impl<'t> Builder<'t> {
 
     fn arg(&self, pair: Pair<'_, Rule>) -> Arg {
         let span = self.span(&pair);
-        let mut parts: Vec<_> = pair.into_inner().collect();
-        let value = self.expr(parts.pop().unwrap());
-        let name = parts.pop().map(|n| self.ident(n));
+        let (name, value) = self.maybe_named(pair);
         Arg { name, value, span }
+    }
+
+    /// `name = value` or `value`, as in arguments and tuple items.
+    fn maybe_named(&self, pair: Pair<'_, Rule>) -> (Option<Ident>, Expr) {
+        let mut parts = pair.into_inner();
+        let first = parts.next().unwrap();
+        match parts.next() {
+            Some(value) => (Some(self.ident(first)), self.expr(value)),
+            None => (None, self.expr(first)),
+        }
     }
 
     fn primary(&self, pair: Pair<'_, Rule>) -> Expr {
@@ -629,8 +655,9 @@ impl<'t> Builder<'t> {
             Rule::number => self.number(pair.as_str(), span),
             Rule::string | Rule::triple_string => ExprKind::Str(self.string_parts(pair)),
             Rule::list => {
-                let mut items = Vec::new();
-                for p in pair.into_inner() {
+                let parts = pair.into_inner();
+                let mut items = Vec::with_capacity(parts.len());
+                for p in parts {
                     if p.as_rule() == Rule::comp_clause {
                         let elem = items.pop().expect("a comprehension has an element");
                         return Expr {
@@ -646,8 +673,9 @@ impl<'t> Builder<'t> {
                 ExprKind::List(items)
             }
             Rule::dict => {
-                let mut entries = Vec::new();
-                for p in pair.into_inner() {
+                let parts = pair.into_inner();
+                let mut entries = Vec::with_capacity(parts.len());
+                for p in parts {
                     if p.as_rule() == Rule::comp_clause {
                         let (key, value) = entries.pop().expect("a comprehension has an entry");
                         let comp = self.comprehension(p);
@@ -703,15 +731,14 @@ impl<'t> Builder<'t> {
     fn paren(&self, pair: Pair<'_, Rule>) -> Expr {
         let span = self.span(&pair);
         let mut trailing_comma = false;
-        let mut items = Vec::new();
-        for p in pair.into_inner() {
+        let parts = pair.into_inner();
+        let mut items = Vec::with_capacity(parts.len());
+        for p in parts {
             if p.as_rule() == Rule::trailing_comma {
                 trailing_comma = true;
                 continue;
             }
-            let mut parts: Vec<_> = p.into_inner().collect();
-            let value = self.expr(parts.pop().unwrap());
-            items.push((parts.pop().map(|n| self.ident(n)), value));
+            items.push(self.maybe_named(p));
         }
         let named = items.iter().filter(|(n, _)| n.is_some()).count();
         let kind = if named == 0 {
@@ -819,12 +846,13 @@ impl<'t> Builder<'t> {
     }
 
     fn string_parts(&self, pair: Pair<'_, Rule>) -> Vec<StrPart> {
-        let mut parts: Vec<StrPart> = Vec::new();
+        let pieces = pair.into_inner();
+        let mut parts: Vec<StrPart> = Vec::with_capacity(pieces.len());
         let push_text = |parts: &mut Vec<StrPart>, s: &str| match parts.last_mut() {
             Some(StrPart::Text(t)) => t.push_str(s),
             _ => parts.push(StrPart::Text(s.to_string())),
         };
-        for p in pair.into_inner() {
+        for p in pieces {
             match p.as_rule() {
                 Rule::str_text | Rule::triple_text => push_text(&mut parts, p.as_str()),
                 Rule::str_escape => {
@@ -854,6 +882,7 @@ impl<'t> Builder<'t> {
                 _ => parts.push(StrPart::Interp(self.expr(p.into_inner().next().unwrap()))),
             }
         }
+        parts.shrink_to_fit();
         parts
     }
 
