@@ -4,9 +4,16 @@
 //!
 //! Consumes a path (or text) and a [`Files`] to read imports through; produces the parsed
 //! modules, each with its resolved imports.
+//!
+//! Files are parsed in parallel. A file's spans carry its [`FileId`], its place in the order the
+//! loader meets files (depth first, following imports), which is only certain once every file
+//! before it has been parsed. So a cheap scan of the `import` lines first predicts that order,
+//! the predicted files are parsed in parallel, and the loader then walks the imports as before,
+//! taking each file's parse when it was predicted at its place and parsing it again otherwise.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::diagnostics::{Code, Diagnostic};
 use crate::source::{FileId, SourceMap, Span};
@@ -102,22 +109,216 @@ pub fn load_text(name: &str, text: &str, files: &dyn Files) -> Loaded {
 }
 
 fn load_bytes(name: String, bytes: Vec<u8>, path: Option<PathBuf>, files: &dyn Files) -> Loaded {
+    let mut plan = Plan {
+        files,
+        planned: Vec::new(),
+        seen: HashSet::new(),
+    };
+    plan.std("prelude");
+    plan.file(name.clone(), bytes, path.as_deref());
     let mut loader = Loader {
         loaded: Loaded::default(),
         key_of: HashMap::new(),
         files,
+        prefetched: prefetch(plan.planned),
     };
     loader.load_std("prelude", None);
-    let root = loader.add_file(name, bytes, false);
+    let parsed = loader
+        .take_prefetched(&name)
+        .expect("the standard library's imports are predicted exactly, so the root comes next");
+    let root = loader.add_parsed(name, parsed, false);
     loader.key_of.insert(key_for(path.as_deref()), root);
     loader.follow_imports(root, path.as_deref(), &mut vec![root]);
     loader.loaded
+}
+
+/// One file parsed: its text, syntax tree and syntax errors.
+struct Parsed {
+    text: String,
+    ast: ast::Module,
+    diagnostics: Vec<Diagnostic>,
+}
+
+/// Parses `bytes` as file `file`; a file that is not UTF-8 gets E0001 at its first bad byte.
+fn parse_file(file: FileId, bytes: Vec<u8>) -> Parsed {
+    let mut diagnostics = Vec::new();
+    match String::from_utf8(bytes) {
+        Ok(text) => {
+            let ast = syntax::parse(file, &text, &mut diagnostics);
+            Parsed {
+                text,
+                ast,
+                diagnostics,
+            }
+        }
+        Err(e) => {
+            let at = e.utf8_error().valid_up_to();
+            diagnostics.push(
+                Diagnostic::new(
+                    Code::E0001,
+                    Span::new(file, at..at + 1),
+                    "this file is not valid UTF-8",
+                    "invalid byte here",
+                )
+                .with_help("save the file as UTF-8"),
+            );
+            Parsed {
+                text: String::from_utf8_lossy(e.as_bytes()).into_owned(),
+                ast: ast::Module::default(),
+                diagnostics,
+            }
+        }
+    }
+}
+
+/// The files a program is predicted to load, in the loader's order, from their `import` lines.
+struct Plan<'f> {
+    /// Where imported files are read.
+    files: &'f dyn Files,
+    /// Name and content of each file.
+    planned: Vec<(String, Vec<u8>)>,
+    /// The keys of the files planned, as [`Loader::key_of`] has them.
+    seen: HashSet<String>,
+}
+
+impl Plan<'_> {
+    fn std(&mut self, name: &str) {
+        if !self.seen.insert(format!("std:{name}")) {
+            return;
+        }
+        if let Some((_, text)) = STDLIB.iter().find(|(n, _)| *n == name) {
+            self.file(format!("std/{name}.flow"), text.as_bytes().to_vec(), None);
+        }
+    }
+
+    /// Plans file `name` (at `path`) and then, depth first, the files it imports.
+    fn file(&mut self, name: String, bytes: Vec<u8>, path: Option<&Path>) {
+        self.seen.insert(key_for(path));
+        let imports = scan_imports(&bytes);
+        self.planned.push((name, bytes));
+        for import in imports {
+            match import {
+                ast::ImportTarget::Std(name) => self.std(&name),
+                ast::ImportTarget::File(rel) => {
+                    let base = path.and_then(Path::parent).unwrap_or(Path::new(""));
+                    let target = base.join(rel);
+                    if self.seen.contains(&key_for(Some(&target))) {
+                        continue;
+                    }
+                    if let Ok(bytes) = self.files.read(&target) {
+                        self.file(target.display().to_string(), bytes, Some(&target));
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The imports of a file as far as its lines starting with `import` tell: a guess, which the
+/// parser confirms. A path with escapes is left out.
+fn scan_imports(bytes: &[u8]) -> Vec<ast::ImportTarget> {
+    let mut imports = Vec::new();
+    for line in bytes.split(|&b| b == b'\n') {
+        let line = line.trim_ascii_start();
+        let Some(rest) = line.strip_prefix(b"import") else {
+            continue;
+        };
+        let target = rest.trim_ascii_start();
+        if target.len() == rest.len() {
+            continue;
+        }
+        if let Some(quoted) = target.strip_prefix(b"\"") {
+            let Some(end) = quoted.iter().position(|&b| b == b'"') else {
+                continue;
+            };
+            match std::str::from_utf8(&quoted[..end]) {
+                Ok(path) if !path.contains('\\') => {
+                    imports.push(ast::ImportTarget::File(path.to_string()))
+                }
+                _ => {}
+            }
+        } else if let Some(name) = target.strip_prefix(b"std.") {
+            let end = name
+                .iter()
+                .position(|&b| !(b.is_ascii_alphanumeric() || b == b'_' || b == b'.'))
+                .unwrap_or(name.len());
+            if let Ok(name) = std::str::from_utf8(&name[..end]) {
+                imports.push(ast::ImportTarget::Std(name.to_string()));
+            }
+        }
+    }
+    imports
+}
+
+/// A program smaller than this is parsed on the calling thread alone: starting a thread would
+/// cost more than it saves.
+const PARALLEL_BYTES: usize = 64 * 1024;
+
+/// The stack of each parsing thread, as large as the command line's main thread: the parser
+/// recurses into long `else if` chains and prefix operators.
+const PARSE_STACK: usize = 256 << 20;
+
+/// Parses the planned files, file `i` as `FileId(i)`, on as many threads as there are cores
+/// (the calling thread being one of them), largest files first.
+fn prefetch(files: Vec<(String, Vec<u8>)>) -> Vec<Option<Prefetched>> {
+    let total: usize = files.iter().map(|(_, bytes)| bytes.len()).sum();
+    let threads = if total < PARALLEL_BYTES {
+        1
+    } else {
+        std::thread::available_parallelism()
+            .map_or(1, usize::from)
+            .min(files.len())
+    };
+    let mut order: Vec<usize> = (0..files.len()).collect();
+    order.sort_by_key(|&i| std::cmp::Reverse(files[i].1.len()));
+    let jobs: Vec<_> = files.into_iter().map(std::sync::Mutex::new).collect();
+    let next = AtomicUsize::new(0);
+    let work = || {
+        let mut done = Vec::new();
+        while let Some(&i) = order.get(next.fetch_add(1, Ordering::Relaxed)) {
+            let (name, bytes) = std::mem::take(&mut *jobs[i].lock().expect("no job panics"));
+            let parsed = parse_file(FileId(i as u32), bytes);
+            done.push((i, Prefetched { name, parsed }));
+        }
+        done
+    };
+    let mut results: Vec<Option<Prefetched>> = (0..jobs.len()).map(|_| None).collect();
+    std::thread::scope(|scope| {
+        let helpers: Vec<_> = (1..threads)
+            .filter_map(|_| {
+                std::thread::Builder::new()
+                    .stack_size(PARSE_STACK)
+                    .spawn_scoped(scope, work)
+                    .ok()
+            })
+            .collect();
+        let mut done = work();
+        for helper in helpers {
+            done.extend(
+                helper
+                    .join()
+                    .unwrap_or_else(|e| std::panic::resume_unwind(e)),
+            );
+        }
+        for (i, prefetched) in done {
+            results[i] = Some(prefetched);
+        }
+    });
+    results
+}
+
+/// A file parsed ahead of the loader, at the place the plan predicted for it.
+struct Prefetched {
+    name: String,
+    parsed: Parsed,
 }
 
 struct Loader<'f> {
     loaded: Loaded,
     key_of: HashMap<String, ModuleIdx>,
     files: &'f dyn Files,
+    /// The files parsed ahead, by predicted file id; each is taken (or left) once.
+    prefetched: Vec<Option<Prefetched>>,
 }
 
 fn key_for(path: Option<&Path>) -> String {
@@ -131,35 +332,40 @@ fn key_for(path: Option<&Path>) -> String {
 }
 
 impl Loader<'_> {
-    /// Adds and parses one file; a file that is not UTF-8 gets E0001 at its first bad byte.
+    /// The id the next file added gets.
+    fn next_file(&self) -> FileId {
+        FileId(self.loaded.modules.len() as u32)
+    }
+
+    /// The parse of file `name` if it was predicted to come next.
+    fn take_prefetched(&mut self, name: &str) -> Option<Parsed> {
+        let next = self.next_file().0 as usize;
+        let slot = self.prefetched.get_mut(next)?;
+        match slot.take() {
+            Some(p) if p.name == name => Some(p.parsed),
+            other => {
+                *slot = other;
+                None
+            }
+        }
+    }
+
+    /// Parses and adds one file.
     fn add_file(&mut self, name: String, bytes: Vec<u8>, is_std: bool) -> ModuleIdx {
-        let (text, bad_byte) = match String::from_utf8(bytes) {
-            Ok(text) => (text, None),
-            Err(e) => {
-                let at = e.utf8_error().valid_up_to();
-                (String::from_utf8_lossy(e.as_bytes()).into_owned(), Some(at))
-            }
-        };
+        let parsed = parse_file(self.next_file(), bytes);
+        self.add_parsed(name, parsed, is_std)
+    }
+
+    /// Adds a file parsed as the next one.
+    fn add_parsed(&mut self, name: String, parsed: Parsed, is_std: bool) -> ModuleIdx {
+        let Parsed {
+            text,
+            ast,
+            diagnostics,
+        } = parsed;
         let file = self.loaded.sources.add(name, text);
-        let ast = match bad_byte {
-            Some(at) => {
-                self.loaded.diagnostics.push(
-                    Diagnostic::new(
-                        Code::E0001,
-                        Span::new(file, at..at + 1),
-                        "this file is not valid UTF-8",
-                        "invalid byte here",
-                    )
-                    .with_help("save the file as UTF-8"),
-                );
-                ast::Module::default()
-            }
-            None => syntax::parse(
-                file,
-                &self.loaded.sources.get(file).text,
-                &mut self.loaded.diagnostics,
-            ),
-        };
+        debug_assert_eq!(file.0 as usize, self.loaded.modules.len());
+        self.loaded.diagnostics.extend(diagnostics);
         let imports = vec![None; ast.imports.len()];
         self.loaded.modules.push(LoadedModule {
             file,
@@ -201,7 +407,11 @@ impl Loader<'_> {
             }
             return None;
         };
-        let m = self.add_file(format!("std/{name}.flow"), text.as_bytes().to_vec(), true);
+        let file_name = format!("std/{name}.flow");
+        let m = match self.take_prefetched(&file_name) {
+            Some(parsed) => self.add_parsed(file_name, parsed, true),
+            None => self.add_file(file_name, text.as_bytes().to_vec(), true),
+        };
         self.key_of.insert(key, m);
         let mut stack = vec![m];
         self.follow_imports(m, None, &mut stack);
@@ -237,9 +447,18 @@ impl Loader<'_> {
             }
             return Some(target);
         }
+        let shown = path.display().to_string();
+        if let Some(parsed) = self.take_prefetched(&shown) {
+            let target = self.add_parsed(shown, parsed, false);
+            self.key_of.insert(key, target);
+            stack.push(target);
+            self.follow_imports(target, Some(&path), stack);
+            stack.pop();
+            return Some(target);
+        }
         match self.files.read(&path) {
             Ok(bytes) => {
-                let target = self.add_file(path.display().to_string(), bytes, false);
+                let target = self.add_file(shown, bytes, false);
                 self.key_of.insert(key, target);
                 stack.push(target);
                 self.follow_imports(target, Some(&path), stack);
@@ -280,5 +499,73 @@ impl Loader<'_> {
             )
             .with_help("move the declarations both files need into a third file that both import"),
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn imports_parsed(text: &str) -> Vec<ast::ImportTarget> {
+        let module = syntax::parse(FileId(0), text, &mut Vec::new());
+        module.imports.into_iter().map(|i| i.target).collect()
+    }
+
+    #[test]
+    fn the_standard_library_imports_are_predicted_exactly() {
+        for (name, text) in STDLIB {
+            assert_eq!(
+                scan_imports(text.as_bytes()),
+                imports_parsed(text),
+                "{name}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_scan_reads_import_lines() {
+        let text =
+            "import \"a.flow\"\n  import std.math\nimportx \"b.flow\"\n# import \"c.flow\"\n";
+        assert_eq!(scan_imports(text.as_bytes()), imports_parsed(text));
+    }
+
+    /// A line that only looks like an import (inside a string) shifts the predicted order; the
+    /// files after it are parsed again at their real places.
+    #[test]
+    fn a_wrong_prediction_loads_the_same_program() {
+        let dir = tempfile::tempdir().unwrap();
+        let lib = "fn one() -> int { 1 }\n".repeat(4000);
+        std::fs::write(
+            dir.path().join("a.flow"),
+            format!("import \"c.flow\"\n{lib}"),
+        )
+        .unwrap();
+        std::fs::write(dir.path().join("b.flow"), "fn two() -> int { 2 }\n").unwrap();
+        std::fs::write(dir.path().join("c.flow"), "fn three() -> int { 3 }\n").unwrap();
+        let main = dir.path().join("main.flow");
+        std::fs::write(
+            &main,
+            "fn text() -> str {\n    \"\"\"\nimport \"b.flow\"\n\"\"\"\n}\nimport \"a.flow\"\nimport \"b.flow\"\n",
+        )
+        .unwrap();
+        let loaded = load_path(&main).unwrap();
+        let names: Vec<String> = loaded
+            .modules
+            .iter()
+            .map(|m| {
+                let name = &loaded.sources.get(m.file).name;
+                name.rsplit('/').next().unwrap().to_string()
+            })
+            .collect();
+        assert_eq!(
+            names,
+            ["prelude.flow", "main.flow", "a.flow", "c.flow", "b.flow"]
+        );
+        for (i, m) in loaded.modules.iter().enumerate() {
+            assert_eq!(m.file.0 as usize, i);
+            for item in &m.ast.items {
+                assert_eq!(item.span.file, m.file);
+            }
+        }
     }
 }
