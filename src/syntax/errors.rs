@@ -1,6 +1,8 @@
 //! Turns a pest error into an E0001 diagnostic in human words: "expected `)` or another
 //! parameter, found `:`", never raw rule names.
 
+use std::collections::BTreeSet;
+
 use pest::error::{Error, InputLocation};
 
 use super::parser::Rule;
@@ -33,14 +35,13 @@ pub fn from_pest(file: FileId, text: &str, offset: usize, error: &Error<Rule>) -
                 push_unique(&mut rules, words.to_string());
             }
         }
-        for token in attempts.expected_tokens() {
-            let token = token.to_string();
-            // A one-character range `c..c` (the grammar's newline) is that character.
-            let token = match token.split_once("..") {
-                Some((a, b)) if a == b => a.to_string(),
-                _ => token,
-            };
-            push_unique(&mut tokens, token);
+        let expected: BTreeSet<Expected> = attempts
+            .expected_tokens()
+            .iter()
+            .map(|token| Expected::read(&token.to_string()))
+            .collect();
+        for token in expected {
+            push_unique(&mut tokens, token.shown());
         }
     }
     let at_line_end = found.is_empty() || found.starts_with(['\n', '\r']);
@@ -88,6 +89,40 @@ const KEYWORDS: &[&str] = &[
     "if", "else", "for", "in", "while", "break", "continue", "return", "fail", "and", "or", "not",
     "true", "false", "none",
 ];
+
+/// A token pest expected, ordered as pest orders them: literals, then ranges.
+#[derive(PartialEq, Eq, PartialOrd, Ord)]
+enum Expected {
+    Literal(String),
+    Range(char, char),
+}
+
+/// The characters the grammar matches as ranges because they are classes of their own (blanks,
+/// newlines, the first characters of operators). The grammar writes every other single
+/// character as a one-character range too, only because pest matches a range faster than a
+/// literal: those are told, and ordered, as the literals they are.
+const RANGES: &[char] = &[' ', '\t', '\r', '\n', '#', '!', '%', 'a', 'i', 'o'];
+
+impl Expected {
+    /// Reads pest's rendering of a token: the literal itself, or `a..z` for a range.
+    fn read(text: &str) -> Expected {
+        let chars: Vec<char> = text.chars().collect();
+        match chars[..] {
+            [a, '.', '.', b] if a == b && !RANGES.contains(&a) => Expected::Literal(a.to_string()),
+            [a, '.', '.', b] => Expected::Range(a, b),
+            _ => Expected::Literal(text.to_string()),
+        }
+    }
+
+    /// The token as a message shows it; a one-character range `c..c` is that character.
+    fn shown(self) -> String {
+        match self {
+            Expected::Literal(text) => text,
+            Expected::Range(a, b) if a == b => a.to_string(),
+            Expected::Range(a, b) => format!("{a}..{b}"),
+        }
+    }
+}
 
 fn push_unique(list: &mut Vec<String>, item: String) {
     if !list.contains(&item) {
