@@ -27,6 +27,15 @@ pub struct Facts {
     pub receivers: HashMap<Span, Type>,
 }
 
+impl Facts {
+    /// Adds the facts found in another module (whose spans are in another file).
+    pub fn extend(&mut self, other: Facts) {
+        self.bindings.extend(other.bindings);
+        self.exprs.extend(other.exprs);
+        self.receivers.extend(other.receivers);
+    }
+}
+
 impl<'a> Checker<'a> {
     /// Records what this checker finds in `facts` (when given).
     pub fn recording(mut self, facts: Option<&'a mut Facts>) -> Self {

@@ -13,8 +13,8 @@
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
 
+use super::parallel;
 use crate::diagnostics::{Code, Diagnostic};
 use crate::source::{FileId, SourceMap, Span};
 use crate::syntax::{self, ast};
@@ -250,61 +250,16 @@ fn scan_imports(bytes: &[u8]) -> Vec<ast::ImportTarget> {
     imports
 }
 
-/// A program smaller than this is parsed on the calling thread alone: starting a thread would
-/// cost more than it saves.
-const PARALLEL_BYTES: usize = 64 * 1024;
-
-/// The stack of each parsing thread, as large as the command line's main thread: the parser
-/// recurses into long `else if` chains and prefix operators.
-const PARSE_STACK: usize = 256 << 20;
-
-/// Parses the planned files, file `i` as `FileId(i)`, on as many threads as there are cores
-/// (the calling thread being one of them), largest files first.
+/// Parses the planned files in parallel, file `i` as `FileId(i)`.
 fn prefetch(files: Vec<(String, Vec<u8>)>) -> Vec<Option<Prefetched>> {
-    let total: usize = files.iter().map(|(_, bytes)| bytes.len()).sum();
-    let threads = if total < PARALLEL_BYTES {
-        1
-    } else {
-        std::thread::available_parallelism()
-            .map_or(1, usize::from)
-            .min(files.len())
-    };
-    let mut order: Vec<usize> = (0..files.len()).collect();
-    order.sort_by_key(|&i| std::cmp::Reverse(files[i].1.len()));
-    let jobs: Vec<_> = files.into_iter().map(std::sync::Mutex::new).collect();
-    let next = AtomicUsize::new(0);
-    let work = || {
-        let mut done = Vec::new();
-        while let Some(&i) = order.get(next.fetch_add(1, Ordering::Relaxed)) {
-            let (name, bytes) = std::mem::take(&mut *jobs[i].lock().expect("no job panics"));
-            let parsed = parse_file(FileId(i as u32), bytes);
-            done.push((i, Prefetched { name, parsed }));
-        }
-        done
-    };
-    let mut results: Vec<Option<Prefetched>> = (0..jobs.len()).map(|_| None).collect();
-    std::thread::scope(|scope| {
-        let helpers: Vec<_> = (1..threads)
-            .filter_map(|_| {
-                std::thread::Builder::new()
-                    .stack_size(PARSE_STACK)
-                    .spawn_scoped(scope, work)
-                    .ok()
-            })
-            .collect();
-        let mut done = work();
-        for helper in helpers {
-            done.extend(
-                helper
-                    .join()
-                    .unwrap_or_else(|e| std::panic::resume_unwind(e)),
-            );
-        }
-        for (i, prefetched) in done {
-            results[i] = Some(prefetched);
-        }
-    });
-    results
+    let jobs = files
+        .into_iter()
+        .map(|(name, bytes)| (bytes.len(), (name, bytes)))
+        .collect();
+    parallel::map(jobs, |i, (name, bytes)| {
+        let parsed = parse_file(FileId(i as u32), bytes);
+        Some(Prefetched { name, parsed })
+    })
 }
 
 /// A file parsed ahead of the loader, at the place the plan predicted for it.

@@ -13,6 +13,7 @@ pub mod expr;
 pub mod facts;
 pub mod load;
 pub mod lower;
+mod parallel;
 pub mod suggest;
 pub mod types;
 pub mod workflow;
@@ -103,94 +104,28 @@ fn check_loaded(loaded: Loaded, mut facts: Option<Facts>) -> Checked {
         item_decls,
         used_imports: type_uses,
     } = collect::collect(&loaded, &mut diags);
+    let jobs = loaded
+        .modules
+        .iter()
+        .map(|module| (loaded.sources.get(module.file).text.len(), module))
+        .collect();
+    let record = facts.is_some();
     let mut workflow_calls: Vec<(DeclId, DeclId, Span)> = Vec::new();
-    for (m, module) in loaded.modules.iter().enumerate() {
-        let mut used_imports = type_uses[m].clone();
-        for (item, &id) in module.ast.items.iter().zip(&item_decls[m]) {
-            let allow_pickle = annotations::check_item(item, &mut diags);
-            let decl = decls.get(id);
-            match (&item.kind, &decl.kind) {
-                (ItemKind::Class(_) | ItemKind::Extern(_), _)
-                    if !allow_pickle && !module.is_std =>
-                {
-                    diags.push(pickle_warning(
-                        &decl.name,
-                        decl.span,
-                        item.span,
-                        matches!(item.kind, ItemKind::Class(_)),
-                    ));
-                }
-                (ItemKind::Callable(callable), DeclKind::Callable(sig)) => {
-                    let mut calls = Vec::new();
-                    let mut checker = Checker::new(
-                        &decls,
-                        &scopes[m],
-                        &mut diags,
-                        callable,
-                        sig,
-                        &mut used_imports,
-                        &mut calls,
-                        module.is_std,
-                    )
-                    .recording(facts.as_mut());
-                    checker.check_defaults();
-                    if callable.kind == CallableKind::Workflow {
-                        checker.check_workflow();
-                    } else {
-                        checker.check_body();
-                    }
-                    workflow_calls.extend(calls.into_iter().map(|(to, span)| (id, to, span)));
-                }
-                (
-                    ItemKind::Struct(record) | ItemKind::Class(record),
-                    DeclKind::Struct(fields) | DeclKind::Class(fields),
-                ) => {
-                    let owner = Callable {
-                        kind: CallableKind::Fn,
-                        name: record.name.clone(),
-                        generics: Vec::new(),
-                        params: record.fields.clone(),
-                        output: crate::syntax::ast::Output::Nothing,
-                        body: None,
-                        python: None,
-                    };
-                    let sig = Signature {
-                        kind: CallableKind::Fn,
-                        generics: Vec::new(),
-                        params: fields.clone(),
-                        outputs: Outputs::Nothing,
-                        output_span: decl.span,
-                        builtin: false,
-                    };
-                    let mut calls = Vec::new();
-                    Checker::new(
-                        &decls,
-                        &scopes[m],
-                        &mut diags,
-                        &owner,
-                        &sig,
-                        &mut used_imports,
-                        &mut calls,
-                        module.is_std,
-                    )
-                    .recording(facts.as_mut())
-                    .check_defaults();
-                }
-                _ => {}
-            }
-        }
-        for (i, import) in module.ast.imports.iter().enumerate() {
-            if module.imports[i].is_some() && !used_imports.contains(&i) {
-                diags.push(
-                    Diagnostic::new(
-                        Code::W0200,
-                        import.span,
-                        "unused import",
-                        "nothing from this import is used",
-                    )
-                    .with_fix("remove the import", import.span, ""),
-                );
-            }
+    for found in parallel::map(jobs, |m, module| {
+        let facts = record.then(Facts::default);
+        check_module(
+            module,
+            &decls,
+            &scopes[m],
+            &item_decls[m],
+            &type_uses[m],
+            facts,
+        )
+    }) {
+        diags.extend(found.diagnostics);
+        workflow_calls.extend(found.workflow_calls);
+        if let (Some(all), Some(found)) = (facts.as_mut(), found.facts) {
+            all.extend(found);
         }
     }
     report_recursive_workflows(&decls, &workflow_calls, &mut diags);
@@ -205,6 +140,118 @@ fn check_loaded(loaded: Loaded, mut facts: Option<Facts>) -> Checked {
         scopes,
         item_decls,
         diagnostics: sink.into_sorted(),
+        facts,
+    }
+}
+
+/// What checking one module's declarations finds.
+struct Findings {
+    diagnostics: Vec<Diagnostic>,
+    /// Workflow-to-workflow calls: caller, callee and where.
+    workflow_calls: Vec<(DeclId, DeclId, Span)>,
+    /// The types found in the module's bodies, when asked for.
+    facts: Option<Facts>,
+}
+
+/// Checks the declarations of one module: bodies, defaults, annotations and unused imports.
+fn check_module(
+    module: &LoadedModule,
+    decls: &Decls,
+    scope: &Scope,
+    item_decls: &[DeclId],
+    type_uses: &HashSet<usize>,
+    mut facts: Option<Facts>,
+) -> Findings {
+    let mut diags = Vec::new();
+    let mut workflow_calls = Vec::new();
+    let mut used_imports = type_uses.clone();
+    for (item, &id) in module.ast.items.iter().zip(item_decls) {
+        let allow_pickle = annotations::check_item(item, &mut diags);
+        let decl = decls.get(id);
+        match (&item.kind, &decl.kind) {
+            (ItemKind::Class(_) | ItemKind::Extern(_), _) if !allow_pickle && !module.is_std => {
+                diags.push(pickle_warning(
+                    &decl.name,
+                    decl.span,
+                    item.span,
+                    matches!(item.kind, ItemKind::Class(_)),
+                ));
+            }
+            (ItemKind::Callable(callable), DeclKind::Callable(sig)) => {
+                let mut calls = Vec::new();
+                let mut checker = Checker::new(
+                    decls,
+                    scope,
+                    &mut diags,
+                    callable,
+                    sig,
+                    &mut used_imports,
+                    &mut calls,
+                    module.is_std,
+                )
+                .recording(facts.as_mut());
+                checker.check_defaults();
+                if callable.kind == CallableKind::Workflow {
+                    checker.check_workflow();
+                } else {
+                    checker.check_body();
+                }
+                workflow_calls.extend(calls.into_iter().map(|(to, span)| (id, to, span)));
+            }
+            (
+                ItemKind::Struct(record) | ItemKind::Class(record),
+                DeclKind::Struct(fields) | DeclKind::Class(fields),
+            ) => {
+                let owner = Callable {
+                    kind: CallableKind::Fn,
+                    name: record.name.clone(),
+                    generics: Vec::new(),
+                    params: record.fields.clone(),
+                    output: crate::syntax::ast::Output::Nothing,
+                    body: None,
+                    python: None,
+                };
+                let sig = Signature {
+                    kind: CallableKind::Fn,
+                    generics: Vec::new(),
+                    params: fields.clone(),
+                    outputs: Outputs::Nothing,
+                    output_span: decl.span,
+                    builtin: false,
+                };
+                let mut calls = Vec::new();
+                Checker::new(
+                    decls,
+                    scope,
+                    &mut diags,
+                    &owner,
+                    &sig,
+                    &mut used_imports,
+                    &mut calls,
+                    module.is_std,
+                )
+                .recording(facts.as_mut())
+                .check_defaults();
+            }
+            _ => {}
+        }
+    }
+    for (i, import) in module.ast.imports.iter().enumerate() {
+        if module.imports[i].is_some() && !used_imports.contains(&i) {
+            diags.push(
+                Diagnostic::new(
+                    Code::W0200,
+                    import.span,
+                    "unused import",
+                    "nothing from this import is used",
+                )
+                .with_fix("remove the import", import.span, ""),
+            );
+        }
+    }
+    Findings {
+        diagnostics: diags,
+        workflow_calls,
         facts,
     }
 }

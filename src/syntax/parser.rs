@@ -573,6 +573,12 @@ impl<'t> Builder<'t> {
     // ------------------------------------------------------------ expressions
 
     fn expr(&self, pair: Pair<'_, Rule>) -> Expr {
+        let mut parts = pair.into_inner();
+        // Most expressions are one operand and its postfixes: those need no precedence climbing.
+        if !parts.clone().any(|p| is_operator(p.as_rule())) {
+            let operand = self.primary(parts.next().expect("an expression has an operand"));
+            return parts.fold(operand, |lhs, op| self.postfix(lhs, op));
+        }
         PRATT
             .map_primary(|p| self.primary(p))
             .map_prefix(|op, rhs| {
@@ -595,7 +601,7 @@ impl<'t> Builder<'t> {
                     span,
                 }
             })
-            .parse(pair.into_inner())
+            .parse(parts)
     }
 
     fn postfix(&self, lhs: Expr, op: Pair<'_, Rule>) -> Expr {
@@ -909,6 +915,33 @@ impl<'t> Builder<'t> {
         lines.reverse();
         Some(lines.join("\n"))
     }
+}
+
+/// Whether a child of `expr` is a prefix or infix operator.
+fn is_operator(rule: Rule) -> bool {
+    use Rule::*;
+    matches!(
+        rule,
+        op_not
+            | op_neg
+            | op_or
+            | op_and
+            | op_coalesce
+            | op_eq
+            | op_ne
+            | op_lt
+            | op_le
+            | op_gt
+            | op_ge
+            | op_in
+            | op_add
+            | op_sub
+            | op_mul
+            | op_div
+            | op_floordiv
+            | op_mod
+            | op_pow
+    )
 }
 
 fn binop(rule: Rule) -> BinOp {
