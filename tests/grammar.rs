@@ -555,3 +555,40 @@ fn nesting_beyond_the_limit_is_an_error_not_a_crash() {
     );
     parse_ok(&ok);
 }
+
+/// Long chains of operators and postfixes parse, and their trees drop, one link at a time: on a
+/// 1 MB stack, where recursing once per link would overflow.
+#[test]
+fn long_chains_parse_and_drop_without_deep_recursion() {
+    let links = 100_000;
+    let chains = [
+        vec!["x"; links].join(" + "),
+        format!("x{}", ".y".repeat(links)),
+        format!("f{}", "()".repeat(links)),
+        format!("x{}", "[0]".repeat(links)),
+    ];
+    std::thread::Builder::new()
+        .stack_size(1 << 20)
+        .spawn(move || {
+            for chain in chains {
+                let module = parse_ok(&format!("fn f(x: int) -> int {{\n    {chain}\n}}\n"));
+                let Some(Stmt {
+                    kind: StmtKind::Expr(e),
+                    ..
+                }) = body(&module).stmts.first()
+                else {
+                    panic!("one expression statement");
+                };
+                assert!(matches!(
+                    e.kind,
+                    ExprKind::Binary(..)
+                        | ExprKind::Field(..)
+                        | ExprKind::Call(..)
+                        | ExprKind::Index(..)
+                ));
+            }
+        })
+        .unwrap()
+        .join()
+        .unwrap();
+}

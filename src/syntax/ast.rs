@@ -337,6 +337,63 @@ pub struct Expr {
     pub span: Span,
 }
 
+impl Drop for Expr {
+    /// Drops a chain of operators or postfixes (`x + x + …`, `a.b.c…`) one link at a time,
+    /// where the derived drop would recurse once per link and overflow the stack on a long one.
+    fn drop(&mut self) {
+        let mut links = Vec::new();
+        take_links(&mut self.kind, &mut links);
+        while let Some(mut link) = links.pop() {
+            take_links(&mut link.kind, &mut links);
+        }
+    }
+}
+
+/// Moves out of `kind` the sub-expressions that have sub-expressions of their own, leaving
+/// [`ExprKind::Error`] in their place.
+fn take_links(kind: &mut ExprKind, links: &mut Vec<Expr>) {
+    let mut take = |e: &mut Box<Expr>| {
+        if e.kind.has_links() {
+            let span = e.span;
+            links.push(std::mem::replace(
+                &mut **e,
+                Expr {
+                    kind: ExprKind::Error,
+                    span,
+                },
+            ));
+        }
+    };
+    match kind {
+        ExprKind::Binary(_, lhs, rhs) | ExprKind::Index(lhs, rhs) => {
+            take(lhs);
+            take(rhs);
+        }
+        ExprKind::Unary(_, e)
+        | ExprKind::Call(e, _)
+        | ExprKind::Field(e, _)
+        | ExprKind::TupleIndex(e, _, _)
+        | ExprKind::Fail(e) => take(e),
+        _ => {}
+    }
+}
+
+impl ExprKind {
+    /// Whether it links to sub-expressions through operators or postfixes.
+    fn has_links(&self) -> bool {
+        matches!(
+            self,
+            ExprKind::Binary(..)
+                | ExprKind::Index(..)
+                | ExprKind::Unary(..)
+                | ExprKind::Call(..)
+                | ExprKind::Field(..)
+                | ExprKind::TupleIndex(..)
+                | ExprKind::Fail(..)
+        )
+    }
+}
+
 /// A piece of a string literal.
 #[derive(Clone, Debug, PartialEq)]
 pub enum StrPart {
