@@ -62,12 +62,6 @@ impl fmt::Display for Name {
     }
 }
 
-impl PartialEq<str> for Name {
-    fn eq(&self, other: &str) -> bool {
-        self.as_str() == other
-    }
-}
-
 impl PartialEq<&str> for Name {
     fn eq(&self, other: &&str) -> bool {
         self.as_str() == *other
@@ -133,14 +127,6 @@ impl Hasher for FxHasher {
 
     fn write_u8(&mut self, n: u8) {
         self.add(u64::from(n));
-    }
-
-    fn write_u32(&mut self, n: u32) {
-        self.add(u64::from(n));
-    }
-
-    fn write_usize(&mut self, n: usize) {
-        self.add(n as u64);
     }
 
     fn finish(&self) -> u64 {
