@@ -35,8 +35,15 @@ enum Command {
     Lsp(cli::lsp::Args),
 }
 
+/// mimalloc's number for its purge delay option (`mi_option_t` in mimalloc.h, the same in its
+/// versions 2 and 3), which its Rust bindings do not name.
+const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
+
 fn main() {
     let cli = Cli::parse();
+    if matches!(cli.command, Command::Check(_)) {
+        lean_memory();
+    }
     let code = cli::with_large_stack(move || match cli.command {
         Command::Check(args) => cli::check::run(args),
         Command::Interface(args) => cli::interface::run(args),
@@ -47,4 +54,18 @@ fn main() {
         Command::Lsp(args) => cli::lsp::run(args),
     });
     std::process::exit(code);
+}
+
+/// Keeps `flytec check`'s memory small: parsing outgrows and frees large token buffers, which
+/// mimalloc would keep for a while, and with transparent huge pages enabled its first pages
+/// come 2 MB at a time. Without this, the 100,000-line benchmark peaks at 117 MB instead of
+/// about 55, and a 30-line file takes 5 to 7 ms instead of 3.
+fn lean_memory() {
+    // SAFETY: sets an option before any thread but this one exists.
+    unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, 0) };
+    #[cfg(target_os = "linux")]
+    // SAFETY: PR_SET_THP_DISABLE only sets a flag of this process; a failure changes nothing.
+    unsafe {
+        libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0);
+    }
 }
