@@ -8,6 +8,7 @@ pub mod interp;
 pub mod ir;
 pub mod literal;
 pub mod lsp;
+pub mod parallel;
 pub mod pickle;
 pub mod python;
 pub mod source;

@@ -13,6 +13,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use crate::literal::BlobStore;
+use crate::parallel::par_map;
 
 /// A run's directory and the cache beside it.
 pub struct Store {
@@ -167,12 +168,27 @@ pub struct DirBlobs {
     counter: AtomicU64,
 }
 
-impl BlobStore for DirBlobs {
-    fn write(&self, bytes: &[u8]) -> Result<String, String> {
-        let n = self.counter.fetch_add(1, Ordering::Relaxed);
+impl DirBlobs {
+    /// Writes file number `n`.
+    fn write_numbered(&self, n: u64, bytes: &[u8]) -> Result<String, String> {
         let path = self.dir.join(format!("{n:05}.pkl"));
         atomic_write(&path, bytes).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
         Ok(format!("file://{}", path.display()))
+    }
+}
+
+impl BlobStore for DirBlobs {
+    fn write(&self, bytes: &[u8]) -> Result<String, String> {
+        self.write_numbered(self.counter.fetch_add(1, Ordering::Relaxed), bytes)
+    }
+
+    /// The files are written in parallel, their numbers taken in order first.
+    fn write_all(&self, files: &[Vec<u8>]) -> Result<Vec<String>, String> {
+        let first = self
+            .counter
+            .fetch_add(files.len() as u64, Ordering::Relaxed);
+        let numbered: Vec<(u64, &Vec<u8>)> = (first..).zip(files).collect();
+        par_map(&numbered, |(n, bytes)| self.write_numbered(*n, bytes))
     }
 
     fn read(&self, uri: &str) -> Result<Vec<u8>, String> {
@@ -225,4 +241,26 @@ pub struct RunRecord {
     pub ended: f64,
     /// Every node.
     pub nodes: Vec<NodeRecord>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn batches_are_named_in_their_order() {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let blobs = DirBlobs {
+            dir: dir.path().to_path_buf(),
+            counter: AtomicU64::new(0),
+        };
+        let first = blobs.write(b"before").expect("written");
+        let files: Vec<Vec<u8>> = (0..40u8).map(|i| vec![i; 3]).collect();
+        let uris = blobs.write_all(&files).expect("written");
+        assert!(first.ends_with("/00000.pkl"), "{first}");
+        for (k, (uri, bytes)) in uris.iter().zip(&files).enumerate() {
+            assert!(uri.ends_with(&format!("/{:05}.pkl", k + 1)), "{uri}");
+            assert_eq!(&blobs.read(uri).expect("read back"), bytes);
+        }
+    }
 }

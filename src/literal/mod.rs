@@ -118,6 +118,11 @@ use write::Writer;
 pub trait BlobStore: Sync {
     /// Stores `bytes` as a new file and returns its URI.
     fn write(&self, bytes: &[u8]) -> Result<String, String>;
+    /// Stores each of `files` as a new file, named in their order (a list's batches), and
+    /// returns their URIs in order.
+    fn write_all(&self, files: &[Vec<u8>]) -> Result<Vec<String>, String> {
+        files.iter().map(|bytes| self.write(bytes)).collect()
+    }
     /// The bytes of the file at `uri`.
     fn read(&self, uri: &str) -> Result<Vec<u8>, String>;
 }

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use serde_json::{json, Value as Json};
 
 use crate::check::types::Type;
+use crate::parallel::par_map;
 use crate::pickle;
 use crate::value::{Opaque, Value};
 
@@ -74,11 +75,9 @@ impl Writer<'_> {
                 decls.show(item)
             ))
         })?;
-        par_map(&files, |bytes: &Vec<u8>| {
-            self.blobs
-                .write(bytes)
-                .map_err(|e| LiteralError::new(format!("cannot write a Pickle file: {e}")))
-        })
+        self.blobs
+            .write_all(&files)
+            .map_err(|e| LiteralError::new(format!("cannot write a Pickle file: {e}")))
     }
 
     /// The blob literals of a list of a pickled type, as [`Writer::pickled_list_uris`] writes it.
@@ -171,32 +170,6 @@ pub(super) fn stored_opaque(value: Value, uri: &str, lit: &Json) -> Value {
         }
         other => other,
     }
-}
-
-/// Runs `f` on every item, in parallel when there are several, keeping order; the first error
-/// (in item order) wins.
-fn par_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> Result<R> + Sync) -> Result<Vec<R>> {
-    let threads = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(1)
-        .min(items.len())
-        .min(16);
-    if threads <= 1 {
-        return items.iter().map(f).collect();
-    }
-    let chunk = items.len().div_ceil(threads);
-    let f = &f;
-    let results: Vec<Vec<Result<R>>> = std::thread::scope(|s| {
-        let handles: Vec<_> = items
-            .chunks(chunk)
-            .map(|part| s.spawn(move || part.iter().map(f).collect::<Vec<_>>()))
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
-            .collect()
-    });
-    results.into_iter().flatten().collect()
 }
 
 #[cfg(test)]
