@@ -274,6 +274,21 @@ pub struct Decls {
 }
 
 impl Decls {
+    /// `ty` with aliases expanded at the top (at most 64 deep, so a cycle cannot hang).
+    pub fn resolve<'t>(&'t self, ty: &'t Type) -> &'t Type {
+        let mut ty = ty;
+        for _ in 0..64 {
+            match ty {
+                Type::Decl(id) => match &self.get(*id).kind {
+                    DeclKind::Alias(t) => ty = t,
+                    _ => return ty,
+                },
+                _ => return ty,
+            }
+        }
+        ty
+    }
+
     /// Adds a declaration.
     pub fn push(&mut self, decl: Decl) -> DeclId {
         self.items.push(decl);

@@ -13,7 +13,7 @@ use crate::value::{Record, Value};
 use super::describe::show_json;
 use super::read::Reader;
 use super::time::{format_timestamp, parse_duration, parse_flow_duration, parse_timestamp};
-use super::types::{check_str_key, enum_value, is_pickled, kind, no_literal, resolve, Kind};
+use super::types::{check_str_key, enum_value, is_pickled, kind, no_literal, Kind};
 use super::{LiteralError, Result};
 use sha2::{Digest, Sha256};
 
@@ -137,7 +137,7 @@ impl JsonReader<'_> {
                     };
                     reader.read_pickle(uri, ty)
                 }
-                Mode::Input { .. } => match (kind(decls, ty), decls.fields(resolve(decls, ty))) {
+                Mode::Input { .. } => match (kind(decls, ty), decls.fields(decls.resolve(ty))) {
                     (Kind::Class(id, _), Some(fields)) => self.record(json, ty, name, fields, id),
                     _ => Err(LiteralError::new(format!(
                         "a value of the extern type `{name}` cannot be given as JSON"
@@ -239,7 +239,7 @@ impl JsonReader<'_> {
         let decls = self.decls;
         // An integral number is an int before it is a float, whatever the order.
         if json.as_i64().is_some() {
-            if let Some(m) = members.iter().find(|m| *resolve(decls, m) == Type::Int) {
+            if let Some(m) = members.iter().find(|m| *decls.resolve(m) == Type::Int) {
                 return self.value(json, m);
             }
         }
@@ -258,7 +258,7 @@ impl JsonReader<'_> {
         let structs: Vec<_> = members
             .iter()
             .zip(errors)
-            .filter(|(m, _)| is_obj && decls.fields(resolve(decls, m)).is_some())
+            .filter(|(m, _)| is_obj && decls.fields(decls.resolve(m)).is_some())
             .map(|(_, e)| e)
             .collect();
         match <[LiteralError; 1]>::try_from(structs) {

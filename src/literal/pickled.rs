@@ -12,7 +12,7 @@ use crate::pickle;
 use crate::value::{Opaque, Value};
 
 use super::read::Reader;
-use super::types::{fits, kind, resolve, Kind};
+use super::types::{fits, kind, Kind};
 use super::write::Writer;
 use super::{LiteralError, Result};
 
@@ -103,7 +103,7 @@ impl Reader<'_> {
     /// The value of the pickled type `ty` in the Pickle file at `uri`.
     pub(super) fn read_pickle(&self, uri: &str, ty: &Type) -> Result<Value> {
         let bytes = self.read_blob(uri)?;
-        pickle::decode(&bytes, resolve(self.decls, ty), self.decls).map_err(|e| {
+        pickle::decode(&bytes, self.decls.resolve(ty), self.decls).map_err(|e| {
             LiteralError::new(format!(
                 "cannot read the `{}` value from `{uri}`: {e}",
                 self.decls.show(ty)
@@ -125,7 +125,7 @@ impl Reader<'_> {
             return par_map(uris, |uri| self.read_pickle(uri, item)).map(Value::list);
         }
         let files = par_map(uris, |uri| self.read_blob(uri))?;
-        pickle::decode_batches(&files, resolve(self.decls, item), self.decls)
+        pickle::decode_batches(&files, self.decls.resolve(item), self.decls)
             .map(Value::list)
             .map_err(|e| {
                 LiteralError::new(format!(

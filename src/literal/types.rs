@@ -26,24 +26,9 @@ pub(super) enum Kind<'a> {
     Other,
 }
 
-/// `ty` with aliases expanded at the top.
-pub(super) fn resolve<'t>(decls: &'t Decls, ty: &'t Type) -> &'t Type {
-    let mut ty = ty;
-    for _ in 0..64 {
-        match ty {
-            Type::Decl(id) => match &decls.get(*id).kind {
-                DeclKind::Alias(t) => ty = t,
-                _ => return ty,
-            },
-            _ => return ty,
-        }
-    }
-    ty
-}
-
 /// What `ty` is, aliases expanded.
 pub(super) fn kind<'a>(decls: &'a Decls, ty: &'a Type) -> Kind<'a> {
-    match resolve(decls, ty) {
+    match decls.resolve(ty) {
         Type::Decl(id) => {
             let decl = decls.get(*id);
             match &decl.kind {
@@ -60,7 +45,7 @@ pub(super) fn kind<'a>(decls: &'a Decls, ty: &'a Type) -> Kind<'a> {
 
 /// Whether values of `ty` (aliases expanded) are stored as Pickle.
 pub(super) fn is_pickled(decls: &Decls, ty: &Type) -> bool {
-    decls.is_pickled(resolve(decls, ty))
+    decls.is_pickled(decls.resolve(ty))
 }
 
 /// Whether `value` is a value of `ty`, deeply; `widen` lets an int stand for a float.
@@ -121,7 +106,7 @@ pub(super) fn union_variants(decls: &Decls, members: &[Type]) -> Result<Vec<Json
 
 /// An error unless the key type of the dict type `dict` is `str`, the only key a literal map has.
 pub(super) fn check_str_key(decls: &Decls, key: &Type, dict: &Type) -> Result<()> {
-    if *resolve(decls, key) == Type::Str {
+    if *decls.resolve(key) == Type::Str {
         Ok(())
     } else {
         Err(LiteralError::new(format!(

@@ -74,7 +74,7 @@ impl<'b> Direct<'b, '_, '_> {
 
     /// A value of `ty`, converted as the machine's reader would convert it.
     fn value(&mut self, ty: &Type) -> Option<Value> {
-        Some(match resolve(self.decls, ty) {
+        Some(match self.decls.resolve(ty) {
             Type::None => {
                 self.expect(op::NONE)?;
                 Value::None

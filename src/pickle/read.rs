@@ -20,12 +20,12 @@ use super::*;
 /// conversions). An `extern type` keeps the bytes unopened as [`Value::Opaque`]; so does a union
 /// holding one, unless the pickle is a value of one of its other members.
 pub fn decode(bytes: &[u8], ty: &Type, decls: &Decls) -> Result<Value, PickleError> {
-    let ty = resolve(decls, ty);
+    let ty = decls.resolve(ty);
     if is_extern(decls, ty) {
         return Ok(Value::opaque(bytes.to_vec()));
     }
     let extern_member = match ty {
-        Type::Union(ms) => ms.iter().any(|m| is_extern(decls, resolve(decls, m))),
+        Type::Union(ms) => ms.iter().any(|m| is_extern(decls, decls.resolve(m))),
         _ => false,
     };
     let mut machine = Machine::new(bytes);
@@ -39,7 +39,7 @@ pub fn decode(bytes: &[u8], ty: &Type, decls: &Decls) -> Result<Value, PickleErr
     let result = if let (true, Type::Union(ms)) = (extern_member, ty) {
         let mut members = [true, false].into_iter().flat_map(|strict| {
             ms.iter()
-                .filter(|m| !is_extern(decls, resolve(decls, m)))
+                .filter(|m| !is_extern(decls, decls.resolve(m)))
                 .map(move |m| (m, strict))
         });
         Ok(members
@@ -70,20 +70,6 @@ pub(super) fn recycle<'x, 'y>(mut nodes: Vec<Node<'x>>) -> Vec<Node<'y>> {
         .into_iter()
         .map(|_| unreachable!("the vector is empty"))
         .collect()
-}
-
-pub(super) fn resolve<'t>(decls: &'t Decls, ty: &'t Type) -> &'t Type {
-    let mut ty = ty;
-    for _ in 0..64 {
-        match ty {
-            Type::Decl(id) => match &decls.get(*id).kind {
-                DeclKind::Alias(t) => ty = t,
-                _ => return ty,
-            },
-            _ => return ty,
-        }
-    }
-    ty
 }
 
 pub(super) fn is_extern(decls: &Decls, ty: &Type) -> bool {
