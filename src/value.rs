@@ -94,6 +94,19 @@ impl Value {
         }))
     }
 
+    /// Calls `f` on every extern value in this value, depth first.
+    pub fn for_each_opaque<'v>(&'v self, f: &mut impl FnMut(&'v Opaque)) {
+        match self {
+            Value::Opaque(o) => f(o),
+            Value::List(items) | Value::Tuple(items) => {
+                items.iter().for_each(|v| v.for_each_opaque(f))
+            }
+            Value::Dict(map) => map.values().for_each(|v| v.for_each_opaque(f)),
+            Value::Record(r) => r.fields.iter().for_each(|(_, v)| v.for_each_opaque(f)),
+            _ => {}
+        }
+    }
+
     /// The field `name` of a record value.
     pub fn field(&self, name: &str) -> Option<&Value> {
         match self {

@@ -323,9 +323,14 @@ fn read_outputs(file: &Path, sig: &Signature, decls: &Decls) -> Result<Value, St
     };
     let mut outputs: Vec<Value> = outputs
         .iter()
-        .map(|v| match version::has_opaque(v) {
-            true => mark_version(v.clone(), version),
-            false => v.clone(),
+        .map(|v| {
+            let mut any = false;
+            v.for_each_opaque(&mut |_| any = true);
+            if any {
+                mark_version(v.clone(), version)
+            } else {
+                v.clone()
+            }
         })
         .collect();
     Ok(match outputs.len() {

@@ -40,8 +40,8 @@ impl<'d> Specs<'d> {
             Type::Union(members) => json!({ "union": self.specs(members) }),
             Type::Tuple(items) => json!({ "tuple": self.specs(items) }),
             Type::NamedTuple(items) => {
-                let types: Vec<Type> = items.iter().map(|(_, t)| t.clone()).collect();
-                json!({ "tuple": self.specs(&types) })
+                let specs: Vec<Json> = items.iter().map(|(_, t)| self.spec(t)).collect();
+                json!({ "tuple": specs })
             }
             Type::Decl(id) => {
                 let decl = self.decls.get(*id);

@@ -44,8 +44,14 @@ pub(super) fn check_inputs(
 ) -> Result<Vec<String>, String> {
     let mut warnings = Vec::new();
     for (param, value) in sig.params.iter().zip(inputs) {
-        let mut versions = Vec::new();
-        collect_versions(value, &mut versions);
+        let mut versions: Vec<&str> = Vec::new();
+        value.for_each_opaque(&mut |o| {
+            if let Some(v) = o.python_version.as_deref() {
+                if !versions.contains(&v) {
+                    versions.push(v);
+                }
+            }
+        });
         if versions.is_empty() {
             continue;
         }
@@ -69,40 +75,10 @@ pub(super) fn check_inputs(
     Ok(warnings)
 }
 
-/// The distinct Python versions recorded on the extern values in `value`.
-fn collect_versions<'v>(value: &'v Value, out: &mut Vec<&'v str>) {
-    match value {
-        Value::Opaque(o) => {
-            if let Some(v) = o.python_version.as_deref() {
-                if !out.contains(&v) {
-                    out.push(v);
-                }
-            }
-        }
-        Value::List(items) | Value::Tuple(items) => {
-            items.iter().for_each(|v| collect_versions(v, out))
-        }
-        Value::Dict(map) => map.values().for_each(|v| collect_versions(v, out)),
-        Value::Record(r) => r.fields.iter().for_each(|(_, v)| collect_versions(v, out)),
-        _ => {}
-    }
-}
-
 /// Whether two versions agree on major and minor number.
 fn same_minor(a: &str, b: &str) -> bool {
     let key = |v: &str| v.split('.').take(2).collect::<Vec<_>>().join(".");
     key(a) == key(b)
-}
-
-/// Whether `value` holds an extern value anywhere.
-pub(super) fn has_opaque(value: &Value) -> bool {
-    match value {
-        Value::Opaque(_) => true,
-        Value::List(items) | Value::Tuple(items) => items.iter().any(has_opaque),
-        Value::Dict(map) => map.values().any(has_opaque),
-        Value::Record(r) => r.fields.iter().any(|(_, v)| has_opaque(v)),
-        _ => false,
-    }
 }
 
 #[cfg(test)]
