@@ -228,6 +228,13 @@ pub struct NodeRecord {
     pub error: Option<String>,
 }
 
+impl NodeRecord {
+    /// The status of a node that ran once: `succeeded` or `failed`.
+    pub fn status_of(ok: bool) -> String {
+        if ok { "succeeded" } else { "failed" }.into()
+    }
+}
+
 /// The run record, `run.json` in the run directory.
 #[derive(Clone, Debug, Serialize)]
 pub struct RunRecord {

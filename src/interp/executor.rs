@@ -205,12 +205,7 @@ impl<'a> Runner<'a> {
                     id: id.to_string(),
                     name: name.to_string(),
                     kind: "workflow".into(),
-                    status: if result.is_ok() {
-                        "succeeded"
-                    } else {
-                        "failed"
-                    }
-                    .into(),
+                    status: NodeRecord::status_of(result.is_ok()),
                     attempts: 1,
                     started,
                     ended: now_seconds(),

@@ -606,12 +606,7 @@ impl Work {
                     id: id.clone(),
                     name,
                     kind: "map".into(),
-                    status: if written.is_ok() {
-                        "succeeded"
-                    } else {
-                        "failed"
-                    }
-                    .into(),
+                    status: NodeRecord::status_of(written.is_ok()),
                     attempts: 1,
                     started,
                     ended: now_seconds(),
