@@ -99,11 +99,7 @@ pub fn run(
     });
     let mut nodes = runner.records.into_inner().unwrap_or_default();
     nodes.sort_by(|a, b| a.started.total_cmp(&b.started));
-    let status = if result.is_ok() {
-        "succeeded"
-    } else {
-        "failed"
-    };
+    let status = NodeRecord::status_of(result.is_ok());
     let record = RunRecord {
         entry: name.to_string(),
         status: status.into(),
