@@ -102,7 +102,7 @@ pub fn run(
     let status = NodeRecord::status_of(result.is_ok());
     let record = RunRecord {
         entry: name.to_string(),
-        status: status.into(),
+        status,
         started,
         ended: now_seconds(),
         nodes,
