@@ -14,7 +14,8 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use super::eval::{coerce, const_value, Evaluator};
+use super::coerce::coerce;
+use super::eval::{const_value, Evaluator};
 use super::graph::Graph;
 use super::{builtins, ErrorKind, RuntimeError};
 use crate::check::lower::typed_interface;

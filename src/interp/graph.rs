@@ -13,7 +13,8 @@
 use std::collections::{BTreeSet, HashMap};
 use std::sync::{mpsc, Arc, Mutex};
 
-use super::eval::{coerce, const_value};
+use super::coerce::coerce;
+use super::eval::const_value;
 use super::executor::{default_input, failure, Input, NodeResult, RunFailure, Runner};
 use super::{ops, RuntimeError};
 use crate::check::types::FieldSig;

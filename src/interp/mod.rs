@@ -3,6 +3,7 @@
 //! ([`executor`]).
 
 pub mod builtins;
+pub mod coerce;
 pub mod eval;
 pub mod executor;
 pub mod format;
