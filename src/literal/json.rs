@@ -13,7 +13,7 @@ use crate::value::{Record, Value};
 use super::describe::show_json;
 use super::read::Reader;
 use super::time::{format_timestamp, parse_duration, parse_flow_duration, parse_timestamp};
-use super::types::{check_str_key, enum_value, is_pickled, kind, no_literal, Kind};
+use super::types::{check_str_key, enum_value, is_pickled, kind, lacks_literal, no_literal, Kind};
 use super::{LiteralError, Result};
 use sha2::{Digest, Sha256};
 
@@ -221,15 +221,7 @@ impl JsonReader<'_> {
                     Ok(Value::Dict(Arc::new(map)))
                 }
                 (Type::Union(members), _) => self.union(json, ty, members),
-                (
-                    Type::Tuple(_)
-                    | Type::NamedTuple(_)
-                    | Type::Param(_)
-                    | Type::Never
-                    | Type::Error
-                    | Type::Decl(_),
-                    _,
-                ) => Err(no_literal(decls, ty)),
+                (t, _) if lacks_literal(t) => Err(no_literal(decls, ty)),
                 _ => Err(self.bad(json, ty)),
             },
         }

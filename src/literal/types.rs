@@ -26,6 +26,20 @@ pub(super) enum Kind<'a> {
     Other,
 }
 
+/// Whether `ty` has no Flyte literal at all (tuples, type parameters, callables, …), once
+/// aliases and records are dealt with.
+pub(super) fn lacks_literal(ty: &Type) -> bool {
+    matches!(
+        ty,
+        Type::Tuple(_)
+            | Type::NamedTuple(_)
+            | Type::Param(_)
+            | Type::Never
+            | Type::Error
+            | Type::Decl(_)
+    )
+}
+
 /// What `ty` is, aliases expanded.
 pub(super) fn kind<'a>(decls: &'a Decls, ty: &'a Type) -> Kind<'a> {
     match decls.resolve(ty) {

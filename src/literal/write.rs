@@ -12,7 +12,8 @@ use super::json::float_json;
 use super::pickled::pickle_literal;
 use super::time::{pb_duration, pb_timestamp};
 use super::types::{
-    check_str_key, choose_member, fits, is_pickled, kind, no_literal, union_variants, Kind,
+    check_str_key, choose_member, fits, is_pickled, kind, lacks_literal, no_literal,
+    union_variants, Kind,
 };
 use super::{BlobStore, LiteralError, Result};
 
@@ -96,15 +97,7 @@ impl Writer<'_> {
                     let lit = self.literal(value, &members[i], batch)?;
                     Ok(json!({ "scalar": { "union": { "value": lit, "type": variants[i] } } }))
                 }
-                (
-                    Type::Tuple(_)
-                    | Type::NamedTuple(_)
-                    | Type::Param(_)
-                    | Type::Never
-                    | Type::Error
-                    | Type::Decl(_),
-                    _,
-                ) => Err(no_literal(decls, ty)),
+                (t, _) if lacks_literal(t) => Err(no_literal(decls, ty)),
                 _ => Err(self.mismatch(value, ty)),
             },
         }
@@ -184,15 +177,7 @@ impl Writer<'_> {
                         .ok_or_else(|| self.mismatch(value, ty))?;
                     self.generic(value, &members[i], batch)
                 }
-                (
-                    Type::Tuple(_)
-                    | Type::NamedTuple(_)
-                    | Type::Param(_)
-                    | Type::Never
-                    | Type::Error
-                    | Type::Decl(_),
-                    _,
-                ) => Err(no_literal(decls, ty)),
+                (t, _) if lacks_literal(t) => Err(no_literal(decls, ty)),
                 _ => Err(self.mismatch(value, ty)),
             },
         }
