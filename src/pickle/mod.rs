@@ -61,8 +61,7 @@ mod write;
 
 use std::fmt;
 use std::ops::Range;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{mpsc, Mutex};
+use std::sync::mpsc;
 
 use crate::check::types::{Decls, Type};
 use crate::value::Value;
@@ -305,8 +304,11 @@ pub fn batch_ranges(len: usize, batch: Option<u32>) -> Vec<Range<usize>> {
 /// of its items, in order. Several files are encoded in parallel.
 pub fn encode_batches(items: &[Value], batch: Option<u32>) -> Result<Vec<Vec<u8>>, PickleError> {
     let ranges = batch_ranges(items.len(), batch);
-    let threads = items.len() >= PARALLEL_MIN_ITEMS;
-    par_map(&ranges, threads, |_, r| encode_list(&items[r.clone()]))
+    let encode = |r: &Range<usize>| encode_list(&items[r.clone()]);
+    if items.len() < PARALLEL_MIN_ITEMS {
+        return ranges.iter().map(encode).collect();
+    }
+    crate::parallel::par_map(&ranges, encode)
 }
 
 /// Reads the files of a list of `item` values (each a pickled list, as [`encode_batches`] writes
@@ -400,67 +402,3 @@ pub fn decode_batches(
 /// Below this many items (or bytes of pickles) a batched list is not worth starting threads for.
 pub(super) const PARALLEL_MIN_ITEMS: usize = 4096;
 pub(super) const PARALLEL_MIN_BYTES: usize = 1 << 17;
-
-/// `f` over `inputs`, on up to `available_parallelism` threads when `threads` allows it and there
-/// are several inputs. Results come back in input order; on failure, the error of the first
-/// failing input.
-pub(super) fn par_map<T: Sync, R: Send>(
-    inputs: &[T],
-    threads: bool,
-    f: impl Fn(usize, &T) -> Result<R, PickleError> + Sync,
-) -> Result<Vec<R>, PickleError> {
-    let threads = if threads {
-        std::thread::available_parallelism()
-            .map_or(1, |n| n.get())
-            .min(inputs.len())
-    } else {
-        1
-    };
-    if threads <= 1 {
-        return inputs.iter().enumerate().map(|(i, x)| f(i, x)).collect();
-    }
-    let next = AtomicUsize::new(0);
-    let failed = AtomicBool::new(false);
-    let first_error: Mutex<Option<(usize, PickleError)>> = Mutex::new(None);
-    let mut slots: Vec<Option<R>> = (0..inputs.len()).map(|_| None).collect();
-    std::thread::scope(|scope| {
-        let workers: Vec<_> = (0..threads)
-            .map(|_| {
-                scope.spawn(|| {
-                    let mut done = Vec::new();
-                    while !failed.load(Ordering::Relaxed) {
-                        let i = next.fetch_add(1, Ordering::Relaxed);
-                        let Some(input) = inputs.get(i) else { break };
-                        match f(i, input) {
-                            Ok(r) => done.push((i, r)),
-                            Err(e) => {
-                                failed.store(true, Ordering::Relaxed);
-                                let mut slot =
-                                    first_error.lock().unwrap_or_else(|p| p.into_inner());
-                                if slot.as_ref().is_none_or(|(j, _)| i < *j) {
-                                    *slot = Some((i, e));
-                                }
-                            }
-                        }
-                    }
-                    done
-                })
-            })
-            .collect();
-        for w in workers {
-            let done = w
-                .join()
-                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-            for (i, r) in done {
-                slots[i] = Some(r);
-            }
-        }
-    });
-    if let Some((_, e)) = first_error.into_inner().unwrap_or_else(|p| p.into_inner()) {
-        return Err(e);
-    }
-    Ok(slots
-        .into_iter()
-        .map(|r| r.expect("every input was mapped"))
-        .collect())
-}
