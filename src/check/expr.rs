@@ -376,11 +376,30 @@ impl Checker<'_> {
                 lt.clone()
             }
         };
+        let reported = self.diags.len();
         let rt = self.expr(
             r,
             Some(&Expect::ty(inner.clone(), "the fallback of `??`").because(l.span, "the value")),
         );
-        self.decls.join(&inner, &rt)
+        if self.decls.fits(&rt, &inner) {
+            return self.decls.join(&inner, &rt);
+        }
+        // The fallback does not fit, which is reported: the whole expression's type is unknown,
+        // so that the one mistake is not reported again where the result is used.
+        let mismatch = self.diags[reported..]
+            .iter_mut()
+            .find(|d| d.labels[0].span == r.span);
+        if let (ExprKind::Binary(op, ..), Some(d)) = (&r.kind, mismatch) {
+            if op.is_comparison() || *op == BinOp::In {
+                d.help = Some(format!(
+                    "`??` binds more loosely than `{0}`, so the fallback is the whole comparison; \
+                     to compare the value or its fallback, put the `??` in parentheses: \
+                     `(a ?? b) {0} c`",
+                    op.symbol()
+                ));
+            }
+        }
+        Type::Error
     }
 
     fn field(&mut self, obj: &Expr, name: &Ident) -> Type {
