@@ -25,6 +25,10 @@ use std::time::{Duration, Instant};
 
 use pest::Parser;
 
+/// The `flytec` binary's allocator, so that allocation costs what it costs there.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Flow's tokens and nothing else: the cheapest pest grammar that reads all of a Flow file.
 #[derive(pest_derive::Parser)]
 #[grammar_inline = r#"
