@@ -1410,6 +1410,166 @@ fn an_ir_file_of_another_version_is_refused() {
     );
 }
 
+/// The index of the entry `name` of a compiled program, in its table (`functions` or
+/// `workflows`).
+fn ir_index(ir: &Value, table: &str, name: &str) -> usize {
+    ir[table]
+        .as_array()
+        .and_then(|items| items.iter().position(|x| x["name"] == name))
+        .unwrap_or_else(|| panic!("the IR has no `{name}` in `{table}`"))
+}
+
+#[test]
+fn a_corrupt_ir_file_is_refused_naming_what_is_wrong() {
+    let scratch = Scratch::with_fixture("features.flow");
+    let compiled = scratch.flytec(&["compile", "features.flow", "-o", "features.json"]);
+    assert_eq!(compiled.code(), 0, "compile failed: {}", compiled.stderr);
+    let ir: Value =
+        serde_json::from_str(&fs::read_to_string(scratch.path("features.json")).unwrap())
+            .expect("the IR is JSON");
+    let square = ir_index(&ir, "functions", "square");
+    let main = ir_index(&ir, "workflows", "main");
+    let sub = ir_index(&ir, "workflows", "square_stats");
+    let branch = ir_index(&ir, "workflows", "branch");
+    let stats_decl = ir["record_defaults"][0][0].clone();
+    let span = |file: u32, start: u32, end: u32| json!({"file": file, "start": start, "end": end});
+    // Each case damages the IR in one place; every one of them used to panic (or, for the
+    // graph cases, to fail only once the run was under way).
+    type Damage = Box<dyn Fn(&mut Value)>;
+    let cases: Vec<(&str, &[&str], Damage)> = vec![
+        (
+            "square",
+            &["task `square`", "declaration 99999"],
+            Box::new(move |ir| ir["functions"][square]["decl"] = json!(99999)),
+        ),
+        (
+            "square",
+            &["task `square`", "local slot 7"],
+            Box::new(move |ir| {
+                ir["functions"][square]["body"]["stmts"][0]["Expr"]["kind"] = json!({"Local": 7})
+            }),
+        ),
+        (
+            "square",
+            &["task `square`", "function 99"],
+            Box::new(move |ir| {
+                ir["functions"][square]["body"]["stmts"][0]["Expr"]["kind"] =
+                    json!({"CallFn": [99, []]})
+            }),
+        ),
+        (
+            "square",
+            &["task `square`", "declaration 99999"],
+            Box::new(move |ir| {
+                ir["functions"][square]["body"]["stmts"][0]["Expr"]["kind"] =
+                    json!({"EnumValue": [99999, "A"]})
+            }),
+        ),
+        (
+            "square",
+            &["task `square`", "span", "file 9"],
+            Box::new(move |ir| {
+                ir["functions"][square]["body"]["stmts"][0]["Expr"]["span"] = span(9, 0, 1)
+            }),
+        ),
+        (
+            "square",
+            &["task `square`", "span", "does not fit"],
+            Box::new(move |ir| {
+                ir["functions"][square]["body"]["stmts"][0]["Expr"]["span"] = span(1, 5, 999_999)
+            }),
+        ),
+        (
+            "main",
+            &["entry", "task 999"],
+            Box::new(|ir| ir["entries"][0]["target"] = json!({"Task": 999})),
+        ),
+        (
+            "main",
+            &["workflow `main`", "workflow 99"],
+            Box::new(move |ir| {
+                ir["workflows"][main]["nodes"][1]["kind"] = json!({"Call": [{"Workflow": 99}, []]})
+            }),
+        ),
+        (
+            "main",
+            &["workflow `main`", "outputs", "node 99"],
+            Box::new(move |ir| {
+                ir["workflows"][main]["outputs"][0] = json!({"Output": [99, 0, []]})
+            }),
+        ),
+        (
+            "main",
+            &["workflow `main`", "node 2", "reads node 2"],
+            Box::new(move |ir| {
+                ir["workflows"][main]["nodes"][2]["kind"]["Call"][1][0] =
+                    json!({"Output": [2, 0, []]})
+            }),
+        ),
+        (
+            "branch",
+            &["workflow `branch`", "node 1", "reads node 0"],
+            Box::new(move |ir| {
+                ir["workflows"][branch]["nodes"][1]["kind"]["Call"][1][0] =
+                    json!({"Output": [0, 0, []]})
+            }),
+        ),
+        (
+            "main",
+            &["workflow `square_stats`", "calls itself", "`main`"],
+            Box::new(move |ir| {
+                ir["workflows"][sub]["nodes"][0]["kind"] =
+                    json!({"Call": [{"Workflow": main}, [{"Input": [0, []]}]]})
+            }),
+        ),
+        (
+            "main",
+            &["`Stats`", "alias refers to itself"],
+            Box::new(move |ir| {
+                let id = stats_decl.as_u64().unwrap() as usize;
+                ir["decls"]["items"][id]["kind"] = json!({"Alias": {"List": {"Decl": id}}})
+            }),
+        ),
+    ];
+    for (i, (entry, words, damage)) in cases.iter().enumerate() {
+        let mut bad = ir.clone();
+        damage(&mut bad);
+        let name = format!("bad{i}.json");
+        scratch.write(&name, bad.to_string());
+        let mut all = vec![name.as_str(), "not a valid IR file"];
+        all.extend_from_slice(words);
+        scratch
+            .run(&[&name, entry, "--n", "3"])
+            .refused(&scratch, None, &all);
+    }
+}
+
+#[test]
+fn a_compiled_long_operator_chain_runs_and_too_deep_json_is_refused() {
+    // 1,000 `+` are a left-nested tree 3,000 JSON levels deep in the IR, far past serde_json's
+    // default limit of 128 levels.
+    let scratch = Scratch::new();
+    let sum = vec!["x"; 1_000].join(" + ");
+    scratch.write(
+        "chain.flow",
+        format!("task chain(x: int) -> int {{\n    {sum}\n}}\n"),
+    );
+    let compiled = scratch.flytec(&["compile", "chain.flow", "-o", "chain.json"]);
+    assert_eq!(compiled.code(), 0, "compile failed: {}", compiled.stderr);
+    let out = scratch.run(&["chain.json", "chain", "--x", "2"]).success();
+    assert_eq!(out, json!({"o0": 2_000}));
+    // JSON nested beyond any IR's need is refused before it is parsed.
+    let scratch = Scratch::new();
+    let depth = 1_000_000;
+    scratch.write(
+        "deep.json",
+        format!("{}{}", "[".repeat(depth), "]".repeat(depth)),
+    );
+    scratch
+        .run(&["deep.json"])
+        .refused(&scratch, None, &["deep.json", "nests more than"]);
+}
+
 // ---------------------------------------------------------------------------------------------
 // --literals and the run directory's literal maps, parsed by flyteidl
 // ---------------------------------------------------------------------------------------------

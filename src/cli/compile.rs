@@ -66,7 +66,7 @@ pub fn load_program(file: &Path, color: Color) -> Result<Program, i32> {
         eprintln!("error: cannot read `{}`: {e}", file.display());
         EXIT_USAGE
     })?;
-    let doc: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
+    let doc = ir_json(&text).map_err(|e| {
         eprintln!("error: `{}` is not an IR file: {e}", file.display());
         EXIT_USAGE
     })?;
@@ -82,8 +82,47 @@ pub fn load_program(file: &Path, color: Color) -> Result<Program, i32> {
         );
         return Err(EXIT_USAGE);
     }
-    serde_json::from_value(doc).map_err(|e| {
+    let program: Program = serde_json::from_value(doc).map_err(|e| {
         eprintln!("error: `{}` is not a valid IR file: {e}", file.display());
         EXIT_USAGE
-    })
+    })?;
+    ir::validate::validate(&program).map_err(|e| {
+        eprintln!("error: `{}` is not a valid IR file: {e}", file.display());
+        EXIT_USAGE
+    })?;
+    Ok(program)
+}
+
+/// How deeply an IR file's JSON may nest. A long operator chain such as `x + x + … + x` is a
+/// left-nested tree three JSON levels deep per operator, so the IR of a program `check`
+/// accepts can nest far deeper than `serde_json`'s default limit of 128; this limit still
+/// keeps reading it within the stack of [`super::with_large_stack`].
+const MAX_IR_DEPTH: usize = 150_000;
+
+/// `text` as JSON, refused when it nests deeper than [`MAX_IR_DEPTH`].
+fn ir_json(text: &str) -> Result<serde_json::Value, String> {
+    let mut depth = 0usize;
+    let mut in_string = false;
+    let mut bytes = text.bytes();
+    while let Some(b) = bytes.next() {
+        match b {
+            b'\\' if in_string => {
+                bytes.next();
+            }
+            b'"' => in_string = !in_string,
+            b'[' | b'{' if !in_string => {
+                depth += 1;
+                if depth > MAX_IR_DEPTH {
+                    return Err(format!("it nests more than {MAX_IR_DEPTH} levels deep"));
+                }
+            }
+            b']' | b'}' if !in_string => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    let mut de = serde_json::Deserializer::from_str(text);
+    de.disable_recursion_limit();
+    let doc = serde::Deserialize::deserialize(&mut de).map_err(|e| e.to_string())?;
+    de.end().map_err(|e| e.to_string())?;
+    Ok(doc)
 }

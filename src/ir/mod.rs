@@ -7,6 +7,7 @@
 //! Produced by [`lower`] from a checked program; read by the interpreter.
 
 pub mod lower;
+pub mod validate;
 
 use serde::{Deserialize, Serialize};
 
