@@ -1209,6 +1209,29 @@ fn an_unknown_input_is_refused_before_anything_runs() {
 }
 
 #[test]
+fn an_input_given_twice_is_refused() {
+    let scratch = Scratch::with_fixture("inputs.flow");
+    scratch
+        .run(&["inputs.flow", "--n", "1", "--n", "2"])
+        .refused(
+            &scratch,
+            None,
+            &["input `n` is given twice", "`--n 1`", "`--n 2`"],
+        );
+}
+
+#[test]
+fn a_program_without_tasks_or_workflows_has_nothing_to_run() {
+    let scratch = Scratch::with_fixture("inputs.flow");
+    scratch.write("empty.flow", "struct S { x: int }\n");
+    scratch.run(&["empty.flow"]).refused(
+        &scratch,
+        None,
+        &["the program has no task or workflow to run"],
+    );
+}
+
+#[test]
 fn an_ill_typed_input_is_refused_before_anything_runs() {
     let scratch = Scratch::with_fixture("inputs.flow");
     for (args, words) in [
@@ -1231,6 +1254,14 @@ fn an_ill_typed_input_is_refused_before_anything_runs() {
         all.extend_from_slice(args);
         scratch.run(&all).refused(&scratch, None, words);
     }
+    // A value that opens like JSON but is not says why; a bare word does not (it may be an
+    // enum variant or a string).
+    scratch
+        .run(&["inputs.flow", "--n", "1", "--p", r#"{"x": 1.0"#])
+        .refused(&scratch, None, &["`p`", "`Point`", "is not JSON", "EOF"]);
+    scratch
+        .run(&["inputs.flow", "--n", "99999999999999999999999"])
+        .refused(&scratch, None, &["`n`", "outside the 64-bit integer range"]);
     // Inputs are checked before the run directory is made, whatever --run-dir says.
     let run_dir = scratch.path("run");
     scratch

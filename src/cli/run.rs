@@ -80,10 +80,9 @@ fn parse_rest(rest: &[String]) -> Result<Parsed, String> {
         }
         let value = match inline {
             Some(v) => v,
-            None => args
-                .next()
-                .cloned()
-                .ok_or_else(|| format!("`--{name}` needs a value"))?,
+            None => args.next().cloned().ok_or_else(|| {
+                format!("`--{name}` needs a value (`--NAME VALUE` gives the input NAME)")
+            })?,
         };
         match name {
             "inputs" => parsed.inputs_file = Some(value.into()),
@@ -109,7 +108,14 @@ fn parse_rest(rest: &[String]) -> Result<Parsed, String> {
                     }
                 }
             }
-            _ => parsed.inputs.push((name.to_string(), value)),
+            _ => {
+                if let Some((_, first)) = parsed.inputs.iter().find(|(n, _)| n == name) {
+                    return Err(format!(
+                        "input `{name}` is given twice: `--{name} {first}` and `--{name} {value}`"
+                    ));
+                }
+                parsed.inputs.push((name.to_string(), value))
+            }
         }
     }
     Ok(parsed)
@@ -233,6 +239,9 @@ fn usage(message: &str) -> i32 {
 
 /// The entry to run: the one named, else the only workflow, else the workflow named `main`.
 fn choose_entry(program: &Program, name: Option<&str>) -> Result<(String, Target), String> {
+    if program.entries.is_empty() {
+        return Err("the program has no task or workflow to run".to_string());
+    }
     let names = || {
         program
             .entries
@@ -288,7 +297,8 @@ fn gather_inputs(
     sig: &Signature,
     parsed: &Parsed,
 ) -> Result<Vec<Value>, String> {
-    let mut given: Vec<(String, serde_json::Value)> = Vec::new();
+    // Each input's JSON, and for a flag whose value looks like JSON but is not, why.
+    let mut given: Vec<(String, serde_json::Value, Option<String>)> = Vec::new();
     if let Some(file) = &parsed.inputs_file {
         let text = std::fs::read_to_string(file)
             .map_err(|e| format!("cannot read `{}`: {e}", file.display()))?;
@@ -300,7 +310,7 @@ fn gather_inputs(
                 file.display()
             ));
         };
-        given.extend(map);
+        given.extend(map.into_iter().map(|(name, json)| (name, json, None)));
     }
     for (name, text) in &parsed.inputs {
         let param = sig
@@ -308,17 +318,25 @@ fn gather_inputs(
             .iter()
             .find(|p| p.name == *name)
             .ok_or_else(|| unknown_input(sig, name))?;
-        let json =
-            serde_json::from_str(text).unwrap_or_else(|_| serde_json::Value::String(text.clone()));
+        let (json, not_json) = match serde_json::from_str(text) {
+            Ok(json) => (json, None),
+            // A bare string; when it opens like a JSON list, object or string, the JSON error
+            // is kept to explain a mismatch.
+            Err(e) => {
+                let bracketed = text.trim_start().starts_with(['[', '{', '"']);
+                let why = bracketed.then(|| e.to_string());
+                (serde_json::Value::String(text.clone()), why)
+            }
+        };
         let json = match (&json, &param.ty) {
             (serde_json::Value::String(_), _) => json,
             (_, flytec::check::types::Type::Str) => serde_json::Value::String(text.clone()),
             _ => json,
         };
-        given.retain(|(n, _)| n != name);
-        given.push((name.clone(), json));
+        given.retain(|(n, ..)| n != name);
+        given.push((name.clone(), json, not_json));
     }
-    for (name, _) in &given {
+    for (name, ..) in &given {
         if !sig.params.iter().any(|p| p.name == *name) {
             return Err(unknown_input(sig, name));
         }
@@ -327,15 +345,20 @@ fn gather_inputs(
     sig.params
         .iter()
         .enumerate()
-        .map(|(i, p)| match given.iter().find(|(n, _)| *n == p.name) {
-            Some((_, json)) => {
+        .map(|(i, p)| match given.iter().find(|(n, ..)| *n == p.name) {
+            Some((_, json, not_json)) => {
                 literal::value_from_json_with_defaults(json, &p.ty, &program.decls, &defaults)
                     .map_err(|e| {
-                        format!(
-                            "input `{}` must be `{}`: {e}",
-                            p.name,
-                            program.decls.show(&p.ty)
-                        )
+                        let ty = program.decls.show(&p.ty);
+                        match not_json {
+                            // Taken as a bare string, it did not fit: the JSON error says more.
+                            Some(why) => format!(
+                                "input `{}` must be `{ty}`, but `{}` is not JSON: {why}",
+                                p.name,
+                                json.as_str().unwrap_or_default()
+                            ),
+                            None => format!("input `{}` must be `{ty}`: {e}", p.name),
+                        }
                     })
             }
             None => executor::default_input(program, target, i).ok_or_else(|| {

@@ -10,7 +10,8 @@
 //! items of different kinds); `min`/`max` follow Python (the first item no later item beats, so
 //! a NaN wins only when it comes first); `int("…")` takes ASCII digits without `_`; `read_text`
 //! reads a plain path (relative to the working directory) or a `file://` URI. Limits keep a
-//! typo from exhausting memory: [`MAX_RANGE_LEN`], [`MAX_FORMAT_DIGITS`], [`MAX_TEXT_BYTES`].
+//! typo from exhausting memory: [`MAX_RANGE_LEN`], [`MAX_LIST_LEN`], [`MAX_FORMAT_DIGITS`],
+//! [`MAX_TEXT_BYTES`].
 
 use std::cell::RefCell;
 use std::cmp::Ordering;
@@ -33,10 +34,13 @@ pub struct Context {
 /// The most items `range` makes, so that a typo cannot exhaust memory.
 pub const MAX_RANGE_LEN: i64 = 100_000_000;
 
+/// The most items `+` makes of two lists.
+pub const MAX_LIST_LEN: usize = MAX_RANGE_LEN as usize;
+
 /// The most decimals `format` writes.
 pub const MAX_FORMAT_DIGITS: i64 = 10_000;
 
-/// The longest text (in bytes) `replace` and `join` produce.
+/// The longest text (in bytes) `replace`, `join`, `+` and interpolation produce.
 pub const MAX_TEXT_BYTES: usize = 1 << 30;
 
 /// The names of all built-in functions, as declared in `stdlib/prelude.flow`.

@@ -10,6 +10,7 @@ use std::time::Instant;
 
 use indexmap::IndexMap;
 
+use super::builtins::MAX_TEXT_BYTES;
 use super::coerce::{coerce, has_float};
 use super::{builtins, format, RuntimeError};
 use crate::check::types::{DeclId, DeclKind, Outputs, Signature, Type};
@@ -369,10 +370,25 @@ impl<'p> Evaluator<'p> {
                     Part::Expr(_) => 16,
                 });
                 let mut text = String::with_capacity(guess.sum());
+                let too_long = || -> Unwind {
+                    let m = format!("the text would be longer than {MAX_TEXT_BYTES} bytes");
+                    RuntimeError::at(e.span, m).into()
+                };
                 for p in parts {
                     match p {
                         Part::Text(t) => text.push_str(t),
-                        Part::Expr(x) => format::write_display(&mut text, &self.expr(x, frame)?),
+                        Part::Expr(x) => {
+                            let part = self.expr(x, frame)?;
+                            // A string is measured before it is copied; other values after.
+                            if matches!(&part, Value::Str(s) if text.len() + s.len() > MAX_TEXT_BYTES)
+                            {
+                                return Err(too_long());
+                            }
+                            format::write_display(&mut text, &part);
+                        }
+                    }
+                    if text.len() > MAX_TEXT_BYTES {
+                        return Err(too_long());
                     }
                 }
                 Value::str(text)

@@ -219,3 +219,26 @@ fn coalesce_falls_back_on_none_and_on_a_missing_item() {
     assert_eq!(call(&p, "opt", vec![Value::None]), Ok(Value::Int(3)));
     assert_eq!(call(&p, "opt", vec![Value::Int(4)]), Ok(Value::Int(4)));
 }
+
+#[test]
+fn text_grown_past_the_limit_is_a_runtime_error_not_an_abort() {
+    let program = compile(
+        "fn twice(s: str) -> str { s + s }\n\
+         fn twice_interpolated(s: str) -> str { \"{s}{s}\" }\n",
+    );
+    // One string just over half the limit: doubling it would pass the limit.
+    let half = Value::str("a".repeat(builtins::MAX_TEXT_BYTES / 2 + 1));
+    for name in ["twice", "twice_interpolated"] {
+        let (e, _) = error(&program, name, vec![half.clone()]);
+        assert!(
+            e.message
+                .contains("the text would be longer than 1073741824 bytes"),
+            "{name}: {}",
+            e.message
+        );
+    }
+    assert_eq!(
+        call(&program, "twice", vec![Value::str("ab")]).unwrap(),
+        Value::str("abab")
+    );
+}

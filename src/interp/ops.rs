@@ -5,6 +5,7 @@
 use std::cmp::Ordering;
 use std::sync::Arc;
 
+use super::builtins::{MAX_LIST_LEN, MAX_TEXT_BYTES};
 use super::eval::kind_of;
 use crate::syntax::ast::BinOp;
 use crate::value::Value;
@@ -70,8 +71,20 @@ pub fn binary(op: BinOp, a: &Value, b: &Value) -> Result<Value, String> {
                     _ => unreachable!("arithmetic operators only"),
                 }
             }
-            (Str(x), Str(y)) if op == BinOp::Add => Value::str(format!("{x}{y}")),
+            (Str(x), Str(y)) if op == BinOp::Add => {
+                if x.len() + y.len() > MAX_TEXT_BYTES {
+                    return Err(format!(
+                        "`+`: the text would be longer than {MAX_TEXT_BYTES} bytes"
+                    ));
+                }
+                Value::str(format!("{x}{y}"))
+            }
             (List(x), List(y)) if op == BinOp::Add => {
+                if x.len() + y.len() > MAX_LIST_LEN {
+                    return Err(format!(
+                        "`+`: the list would have more than {MAX_LIST_LEN} items"
+                    ));
+                }
                 let mut items = Vec::with_capacity(x.len() + y.len());
                 items.extend(x.iter().cloned());
                 items.extend(y.iter().cloned());

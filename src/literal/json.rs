@@ -157,7 +157,13 @@ impl JsonReader<'_> {
                     (Mode::Generic { .. }, None) => json_i64(json)
                         .map(Value::Int)
                         .ok_or_else(|| self.bad(json, ty)),
-                    (Mode::Input { .. }, None) => Err(self.bad(json, ty)),
+                    (Mode::Input { .. }, None) => Err(match json.as_f64() {
+                        Some(f) if f.fract() == 0.0 => LiteralError::new(format!(
+                            "{} is outside the 64-bit integer range",
+                            show_json(json)
+                        )),
+                        _ => self.bad(json, ty),
+                    }),
                 },
                 (Type::Float, Json::Number(n)) => n
                     .as_f64()
