@@ -106,7 +106,8 @@ impl Store {
 
     /// Reads a JSON document.
     pub fn read_json(&self, path: &Path) -> io::Result<serde_json::Value> {
-        let text = std::fs::read(path)?;
+        let text = read_file(path)
+            .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", path.display())))?;
         serde_json::from_slice(&text).map_err(|e| {
             io::Error::new(
                 io::ErrorKind::InvalidData,
@@ -193,8 +194,24 @@ impl BlobStore for DirBlobs {
 
     fn read(&self, uri: &str) -> Result<Vec<u8>, String> {
         let path = uri.strip_prefix("file://").unwrap_or(uri);
-        std::fs::read(path).map_err(|e| format!("cannot read {path}: {e}"))
+        read_file(Path::new(path)).map_err(|e| format!("cannot read {path}: {e}"))
     }
+}
+
+/// The bytes of the regular file at `path`. Anything else is refused: a directory, or a device
+/// such as `/dev/zero` put in a damaged store, which would be read forever.
+fn read_file(path: &Path) -> io::Result<Vec<u8>> {
+    let mut file = std::fs::File::open(path)?;
+    let meta = file.metadata()?;
+    if !meta.is_file() {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "not a regular file",
+        ));
+    }
+    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    io::Read::read_to_end(&mut file, &mut bytes)?;
+    Ok(bytes)
 }
 
 /// What happened to one node, for the run record.

@@ -809,6 +809,25 @@ fn cache_misses_on_a_changed_input() {
     );
 }
 
+/// A damaged cache whose entry is a device that never ends (`/dev/zero`) is a miss: the store
+/// reads regular files only.
+#[cfg(unix)]
+#[test]
+fn a_cache_entry_that_is_not_a_regular_file_is_a_miss() {
+    let scratch = Scratch::with_fixture("cache.flow");
+    run_cached(&scratch, "cache.flow", "21", "run1");
+    let entries = walk_files(&scratch.path("cache"));
+    assert!(!entries.is_empty(), "the first run fills the cache");
+    for file in entries {
+        fs::remove_file(&file).unwrap();
+        std::os::unix::fs::symlink("/dev/zero", &file).unwrap();
+    }
+    assert_eq!(
+        run_cached(&scratch, "cache.flow", "21", "run2"),
+        (json!({"o0": 42}), json!("miss"))
+    );
+}
+
 #[test]
 fn cache_misses_on_a_changed_cache_version() {
     let scratch = Scratch::with_fixture("cache.flow");
