@@ -235,7 +235,7 @@ fn large_file_of_declarations_checks_clean() {
 }
 
 /// Valid programs nesting one construct `depth` times, by what they nest.
-fn nested_programs(depth: usize) -> [(&'static str, String); 5] {
+fn nested_programs(depth: usize) -> [(&'static str, String); 6] {
     let nest = |open: &str, inner: &str, close: &str| {
         format!("{}{inner}{}", open.repeat(depth), close.repeat(depth))
     };
@@ -249,6 +249,10 @@ fn nested_programs(depth: usize) -> [(&'static str, String); 5] {
             statement(nest("if x { ", "fail(\"deep\")", " }")),
         ),
         ("list literals", statement(nest("[", "x", "]"))),
+        (
+            "parentheses in an interpolation",
+            statement(format!("\"{{{}}}\"", nest("(", "x", ")"))),
+        ),
         ("dict literals", statement(nest("{\"k\": ", "x", "}"))),
         (
             "list types",
@@ -306,6 +310,70 @@ fn long_operator_chain_does_not_overflow_the_stack() {
     assert!(
         exit == 0 || (exit == 1 && !reported.is_empty()),
         "exit {exit}, reported {}",
+        common::summary(&reported)
+    );
+}
+
+/// Braces left open, many on one line, then more declarations: the parser's error recovery once
+/// took time exponential in how many were open (30 never finished), for each of these.
+#[test]
+fn many_unclosed_braces_on_a_line_are_reported_in_time() {
+    let rest: String = (0..200)
+        .map(|i| format!("struct S{i} {{ x: int }}\n"))
+        .collect();
+    let mut failures = Vec::new();
+    for open in [
+        "if a {",
+        "x {",
+        "for x in xs {",
+        "f(if a {",
+        "\"{if a {",
+        "\"{x + \"{",
+    ] {
+        let program = format!("task t() -> int {{\n    {}\n}}\n\n{rest}", open.repeat(30));
+        let scratch = Scratch::with_file("open.flow", program);
+        let (exit, reported) = scratch.check_json("open.flow");
+        if exit != 1 || !reported.iter().any(|d| d.code == "E0001") {
+            failures.push(format!(
+                "30 × `{open}`: exit {exit}, reported {}",
+                common::summary(&reported)
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn braces_in_a_string_count_towards_the_nesting_limit() {
+    // Each `{` opens an interpolation inside the last: a scan that skipped string text did not
+    // count them, and the parser then took seconds per thousand.
+    let program = format!("task t() -> str {{\n    \"{}\"\n}}\n", "{".repeat(10_000));
+    let scratch = Scratch::with_file("braces.flow", program);
+    let (exit, reported) = scratch.check_json("braces.flow");
+    let error = assert_error_on_line(exit, &reported, "E0001", 2);
+    assert!(
+        NESTING_WORDS.iter().any(|w| error.mentions(w)),
+        "{}",
+        error.json
+    );
+}
+
+#[test]
+fn missing_closing_brace_is_not_called_an_unterminated_string() {
+    let program = "task t() -> int {\n    if a {\n        1\n}\n\nstruct S { x: int }\n";
+    let scratch = Scratch::with_file("brace.flow", program);
+    let (exit, reported) = scratch.check_json("brace.flow");
+    assert_eq!(exit, 1, "reported: {}", common::summary(&reported));
+    assert!(
+        reported
+            .iter()
+            .any(|d| d.code == "E0001" && d.mentions("`}`")),
+        "want an E0001 expecting `}}`; reported: {}",
+        common::summary(&reported)
+    );
+    assert!(
+        !reported.iter().any(|d| d.mentions("string")),
+        "reported: {}",
         common::summary(&reported)
     );
 }

@@ -331,6 +331,41 @@ fn syntax_errors_are_refused() {
     );
 }
 
+/// Inputs a mutation fuzzer found the formatter refusing (its self-check caught a changed
+/// program), not idempotent on, or dropping comments from: each formats as shown, and that is a
+/// fixed point.
+#[test]
+fn fuzzer_found_inputs_format_once_and_for_all() {
+    let cases = [
+        // A comment that ends the file after an import that moves above the declarations:
+        // the second run put a blank line between the import and the comment.
+        (
+            "fn b() -> int { 2 }\nimport std.math\n## Docs\n",
+            "import std.math\n\n## Docs\n\nfn b() -> int { 2 }\n",
+        ),
+        // Inline Python is raw: a `{` in it opens no interpolation and a `\` escapes nothing, so
+        // the comments after it are comments. They were taken for string text: the first input
+        // was refused, the second lost both comments.
+        (
+            "task e() -> int python \"\"\"{\"\"\"\n## doc\nworkflow m() {}\n",
+            "task e() -> int python \"\"\"{\"\"\"\n\n## doc\nworkflow m() {}\n",
+        ),
+        (
+            "task e() -> int python \"\"\"a\\\"\"\"  # why\n# more\nfn f() {}\n",
+            "task e() -> int python \"\"\"a\\\"\"\"  # why\n\n# more\nfn f() {}\n",
+        ),
+    ];
+    for (input, expected) in cases {
+        let once = format_source(input).unwrap_or_else(|e| panic!("{input:?}: {}", e[0].message));
+        assert_eq!(once, expected, "{input:?}");
+        assert_eq!(
+            format_source(&once).as_deref(),
+            Ok(expected),
+            "{input:?}: not idempotent"
+        );
+    }
+}
+
 #[test]
 fn parentheses_follow_precedence() {
     let cases = [

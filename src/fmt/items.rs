@@ -93,13 +93,15 @@ impl Printer<'_> {
             });
             // Own-line comments that flowed out of the entry land on the lines after it. A later
             // run finds them in the next entry's region, which starts with a blank line: put it
-            // there now.
+            // there now. So do the comments that end the file after an import that moves above
+            // the declarations (the last entry owns them): they now come before a declaration.
             seq.prev_end = 0;
+            let moved_above_items = matches!(entry, Entry::Import(_)) && !module.items.is_empty();
             seq.need_blank = self
                 .comments
                 .pending()
                 .iter()
-                .any(|c| c.own_line && c.start < entry.end());
+                .any(|c| c.own_line && (c.start < entry.end() || moved_above_items));
             self.comments_before(&mut out, usize::MAX, &mut seq);
         }
         if entries.is_empty() {

@@ -3,6 +3,8 @@
 //! character that matters here (`#`, `"`, `\`, `{`, `}`, `(`, `,`, newline) is ASCII, and the
 //! bytes of other characters are never mistaken for them in UTF-8.
 
+use crate::syntax::opens_python_code;
+
 /// The byte ranges of the comments outside string literals, in order, each without its newline.
 pub(super) fn comment_ranges(text: &str) -> Vec<(usize, usize)> {
     let b = text.as_bytes();
@@ -15,11 +17,30 @@ pub(super) fn comment_ranges(text: &str) -> Vec<(usize, usize)> {
                 out.push((i, end));
                 i = end;
             }
+            b'"' if opens_python_code(b, i) => i = python_code_end(b, i),
             b'"' => i = string_end(b, i),
             _ => i += 1,
         }
     }
     out
+}
+
+/// Just past a Python task's code at `i`: `"module:function"`, which ends at its line, or an
+/// inline `"""…"""`, which is raw (no escapes, no interpolations).
+fn python_code_end(b: &[u8], i: usize) -> usize {
+    if b[i..].starts_with(b"\"\"\"") {
+        return b[i + 3..]
+            .windows(3)
+            .position(|w| w == b"\"\"\"")
+            .map_or(b.len(), |n| i + 3 + n + 3);
+    }
+    b[i + 1..]
+        .iter()
+        .position(|&c| matches!(c, b'"' | b'\n' | b'\r'))
+        .map_or(b.len(), |n| match b[i + 1 + n] {
+            b'"' => i + 1 + n + 1,
+            _ => i + 1 + n,
+        })
 }
 
 /// The offset of the newline ending the line that holds `i` (or the end of the text).
@@ -197,6 +218,18 @@ mod tests {
             .map(|(s, e)| &text[s..e])
             .collect();
         assert_eq!(found, ["# one", "# two", "#three"]);
+    }
+
+    #[test]
+    fn python_code_is_raw() {
+        let text = "task a() -> int python \"\"\"{ \\\"\"\" # one\n\
+                    task b() -> int python \"m:f{\\\" # two\n\
+                    task c() -> int { \"{python}\" } # three";
+        let found: Vec<&str> = comment_ranges(text)
+            .into_iter()
+            .map(|(s, e)| &text[s..e])
+            .collect();
+        assert_eq!(found, ["# one", "# two", "# three"]);
     }
 
     #[test]

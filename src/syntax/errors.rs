@@ -44,10 +44,23 @@ pub fn from_pest(file: FileId, text: &str, offset: usize, error: &Error<Rule>) -
             push_unique(&mut tokens, token.shown());
         }
     }
+    if found == "{"
+        && tokens.iter().any(|t| t == "\"" || t == "\"\"\"")
+        && inside_string(text.as_bytes(), offset, at)
+    {
+        return Diagnostic::new(
+            Code::E0001,
+            span,
+            "unclosed interpolation",
+            "this `{` opens an interpolation that is never closed",
+        )
+        .with_help("close it with `}`, or write `\\{` for a brace in the text");
+    }
     let at_line_end = found.is_empty() || found.starts_with(['\n', '\r']);
     if at_line_end
         && tokens.iter().any(|t| t == "\"" || t == "\"\"\"")
         && !rules.iter().any(|r| r == EXPRESSION || r == PYTHON_CODE)
+        && inside_string(text.as_bytes(), offset, at)
     {
         return Diagnostic::new(
             Code::E0001,
@@ -81,6 +94,61 @@ pub fn from_pest(file: FileId, text: &str, offset: usize, error: &Error<Rule>) -
         ));
     }
     diagnostic
+}
+
+/// Whether `at` is inside a string literal (or one of its interpolations) that opens after
+/// `from`, a place outside strings: where a quote is expected at the end of a line, the string
+/// may be open, or a statement that could start with one may be missing (a `}` left out).
+fn inside_string(b: &[u8], from: usize, at: usize) -> bool {
+    /// Code, with how many braces are open in it (within an interpolation), or a string.
+    enum Context {
+        Code(usize),
+        Str { triple: bool },
+    }
+    let mut stack = vec![Context::Code(0)];
+    let mut i = from;
+    while i < at.min(b.len()) {
+        let interpolation = stack.len() > 1;
+        match stack.last_mut() {
+            Some(Context::Code(braces)) => match b[i] {
+                b'#' => {
+                    while i < at && b[i] != b'\n' {
+                        i += 1;
+                    }
+                    continue;
+                }
+                b'"' => {
+                    let triple = b[i..].starts_with(b"\"\"\"");
+                    stack.push(Context::Str { triple });
+                    i += if triple { 3 } else { 1 };
+                    continue;
+                }
+                b'{' => *braces += 1,
+                b'}' if interpolation && *braces == 0 => {
+                    stack.pop();
+                }
+                b'}' => *braces = braces.saturating_sub(1),
+                _ => {}
+            },
+            Some(&mut Context::Str { triple }) => match b[i] {
+                b'\\' => i += 1,
+                b'"' if triple && b[i..].starts_with(b"\"\"\"") => {
+                    stack.pop();
+                    i += 3;
+                    continue;
+                }
+                // A one-line string ends at its quote, or (unterminated) at its line's end.
+                b'"' | b'\n' if !triple => {
+                    stack.pop();
+                }
+                b'{' => stack.push(Context::Code(0)),
+                _ => {}
+            },
+            None => break,
+        }
+        i += 1;
+    }
+    stack.len() > 1
 }
 
 /// The reserved words of LANGUAGE.md section 2.
@@ -139,6 +207,7 @@ fn join_or(items: &[String]) -> String {
 }
 
 const EXPRESSION: &str = "an expression";
+const BLOCK: &str = "a block `{ … }`";
 
 /// Rules that, after a complete element, would only continue it: not worth naming when a
 /// separator or the end of the line is also expected.
@@ -176,9 +245,16 @@ fn curate(tokens: Vec<String>, rules: Vec<String>) -> Vec<String> {
     {
         words.retain(|w| w != "the end of the line" && w != "`(`" && w != "`[`");
     }
+    // Where a block may close, what a statement may start with only repeats that it is open.
+    let closes_block = words.iter().any(|w| w == "`}`");
+    if closes_block {
+        words.retain(|w| !["`\"`", "`\"\"\"`", "`{`"].contains(&w.as_str()));
+    }
     let continues = !words.is_empty();
     for rule in rules {
-        if !(continues && CONTINUATIONS.contains(&rule.as_str())) {
+        let repeats = (continues && CONTINUATIONS.contains(&rule.as_str()))
+            || (closes_block && rule == BLOCK);
+        if !repeats {
             push_unique(&mut words, rule);
         }
     }
@@ -229,7 +305,7 @@ fn rule_words(rule: Rule) -> Option<&'static str> {
         named_output => "an output `name: type`",
         type_expr | type_union | type_opt | named_type | tuple_type | none_type => "a type",
         annotation => "an annotation",
-        block => "a block `{ … }`",
+        block => BLOCK,
         stmt_alone | let_stmt | var_stmt | for_stmt | while_stmt | return_stmt | assign_stmt => {
             "a statement"
         }
