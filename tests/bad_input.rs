@@ -344,6 +344,21 @@ fn many_unclosed_braces_on_a_line_are_reported_in_time() {
 }
 
 #[test]
+fn blocks_left_open_on_lines_of_their_own_are_reported_in_time() {
+    // Each block left open was parsed again for each one around it: 12 of them before 2,000
+    // statements never finished.
+    let program = format!(
+        "task t() -> int {{\n{}{}    0\n}}\n",
+        "    if a {\n".repeat(12),
+        "    let v = 1\n".repeat(2000)
+    );
+    let scratch = Scratch::with_file("open.flow", program);
+    let (exit, reported) = scratch.check_json("open.flow");
+    let error = assert_error_on_line(exit, &reported, "E0001", 1);
+    assert!(error.mentions("closed"), "{}", error.json);
+}
+
+#[test]
 fn braces_in_a_string_count_towards_the_nesting_limit() {
     // Each `{` opens an interpolation inside the last: a scan that skipped string text did not
     // count them, and the parser then took seconds per thousand.

@@ -1,6 +1,7 @@
 //! Syntax: Flow text to an [`ast::Module`] with spans, and E0001 diagnostics for what does not
 //! parse. A cheap scan first refuses nesting deeper than [`MAX_NESTING`], so no input can
-//! exhaust the parser's stack.
+//! exhaust the parser's stack, and more than [`MAX_UNCLOSED`] braces left open, on which the
+//! parser's error recovery would take exponential time.
 
 pub mod ast;
 mod errors;
@@ -15,36 +16,78 @@ use crate::source::{FileId, Span};
 /// How deeply brackets, braces and string interpolations may nest.
 pub const MAX_NESTING: usize = 200;
 
+/// How many braces (of blocks, dicts, interpolations) may be left open in a file that is parsed.
+/// The parser, which does not remember what it tried, parses an open block again for each block
+/// open around it: its time doubles with each one.
+pub const MAX_UNCLOSED: usize = 3;
+
 /// Parses one file. Syntax errors are appended to `errors`; the module holds everything that
 /// did parse.
 pub fn parse(file: FileId, text: &str, errors: &mut Vec<Diagnostic>) -> ast::Module {
-    if let Some(offset) = too_deep(text) {
-        errors.push(
-            Diagnostic::new(
+    match scan_brackets(text) {
+        Brackets::TooDeep(offset) => {
+            errors.push(
+                Diagnostic::new(
+                    Code::E0001,
+                    Span::new(file, offset..offset + 1),
+                    format!("brackets nest more than {MAX_NESTING} levels deep"),
+                    "nesting limit reached here",
+                )
+                .with_help("split the expression into `let` bindings or smaller functions"),
+            );
+            ast::Module::default()
+        }
+        Brackets::Unclosed(open) if open.len() > MAX_UNCLOSED => {
+            let mut diagnostic = Diagnostic::new(
                 Code::E0001,
-                Span::new(file, offset..offset + 1),
-                format!("brackets nest more than {MAX_NESTING} levels deep"),
-                "nesting limit reached here",
-            )
-            .with_help("split the expression into `let` bindings or smaller functions"),
-        );
-        return ast::Module::default();
+                Span::new(file, open[0]..open[0] + 1),
+                format!("{} braces are never closed", open.len()),
+                "this `{` is never closed",
+            );
+            for &offset in open.iter().skip(1).take(MAX_UNCLOSED) {
+                diagnostic =
+                    diagnostic.with_label(Span::new(file, offset..offset + 1), "nor is this one");
+            }
+            errors.push(diagnostic.with_help(format!(
+                "close each block, dict and interpolation with `}}`; with more than \
+                 {MAX_UNCLOSED} left open, the file is not parsed further"
+            )));
+            ast::Module::default()
+        }
+        Brackets::Unclosed(_) => parser::parse_module(file, text, errors),
     }
-    parser::parse_module(file, text, errors)
 }
 
-/// The offset of the first bracket nested deeper than [`MAX_NESTING`]. Brackets in comments and
-/// in the text of strings do not count; an interpolation's braces do, and so does what they hold.
-fn too_deep(text: &str) -> Option<usize> {
-    /// Where the scan is: in code (the file's, or an interpolation's, with how many brackets are
-    /// open in it), or in a string literal (`raw`: a Python task's code, without escapes or
-    /// interpolations).
+/// What [`scan_brackets`] finds.
+enum Brackets {
+    /// The offset of the first bracket nested deeper than [`MAX_NESTING`].
+    TooDeep(usize),
+    /// The offsets of the braces left open at the end of the file, in order (none in a file
+    /// whose braces balance).
+    Unclosed(Vec<usize>),
+}
+
+/// Follows the brackets of `text`. Brackets in comments and in the text of strings do not count;
+/// an interpolation's braces do, and so does what they hold.
+fn scan_brackets(text: &str) -> Brackets {
+    /// Where the scan is: in code (the file's, or an interpolation's, opened at `start`), with
+    /// the brackets open in it, or in a string literal (`raw`: a Python task's code, without
+    /// escapes or interpolations).
     enum Context {
-        Code { open: usize },
-        Str { triple: bool, raw: bool },
+        Code {
+            start: Option<usize>,
+            open: Vec<(u8, usize)>,
+        },
+        Str {
+            triple: bool,
+            raw: bool,
+        },
     }
     let bytes = text.as_bytes();
-    let mut stack = vec![Context::Code { open: 0 }];
+    let mut stack = vec![Context::Code {
+        start: None,
+        open: Vec::new(),
+    }];
     let mut depth = 0usize;
     let mut i = 0;
     while i < bytes.len() {
@@ -64,7 +107,7 @@ fn too_deep(text: &str) -> Option<usize> {
         let in_interpolation = stack.len() > 1;
         match stack.last_mut() {
             None => break,
-            Some(Context::Code { open }) => match bytes[i] {
+            Some(Context::Code { open, .. }) => match bytes[i] {
                 b'#' => {
                     while i < bytes.len() && bytes[i] != b'\n' {
                         i += 1;
@@ -78,19 +121,19 @@ fn too_deep(text: &str) -> Option<usize> {
                     i += if triple { 3 } else { 1 };
                     continue;
                 }
-                b'(' | b'[' | b'{' => {
-                    *open += 1;
+                bracket @ (b'(' | b'[' | b'{') => {
+                    open.push((bracket, i));
                     depth += 1;
                     if depth > MAX_NESTING {
-                        return Some(i);
+                        return Brackets::TooDeep(i);
                     }
                 }
-                b'}' if in_interpolation && *open == 0 => {
+                b'}' if in_interpolation && open.is_empty() => {
                     stack.pop();
                     depth -= 1;
                 }
-                b')' | b']' | b'}' if *open > 0 => {
-                    *open -= 1;
+                b')' | b']' | b'}' if !open.is_empty() => {
+                    open.pop();
                     depth -= 1;
                 }
                 _ => {}
@@ -106,10 +149,13 @@ fn too_deep(text: &str) -> Option<usize> {
                     stack.pop();
                 }
                 b'{' if !raw => {
-                    stack.push(Context::Code { open: 0 });
+                    stack.push(Context::Code {
+                        start: Some(i),
+                        open: Vec::new(),
+                    });
                     depth += 1;
                     if depth > MAX_NESTING {
-                        return Some(i);
+                        return Brackets::TooDeep(i);
                     }
                 }
                 _ => {}
@@ -117,7 +163,14 @@ fn too_deep(text: &str) -> Option<usize> {
         }
         i += 1;
     }
-    None
+    let mut unclosed = Vec::new();
+    for context in &stack {
+        if let Context::Code { start, open } = context {
+            unclosed.extend(start);
+            unclosed.extend(open.iter().filter(|(b, _)| *b == b'{').map(|&(_, at)| at));
+        }
+    }
+    Brackets::Unclosed(unclosed)
 }
 
 /// Whether the `"` at `i` opens a Python task's code (`python "module:function"` or
