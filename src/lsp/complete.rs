@@ -222,9 +222,7 @@ fn receiver_chain(head: &str) -> Option<Vec<Segment>> {
             chain.push(Segment::Index);
             continue;
         }
-        let start = head[..end]
-            .rfind(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
-            .map_or(0, |i| i + 1);
+        let start = name_start(&head[..end]);
         if start == end {
             return None;
         }
@@ -242,6 +240,14 @@ fn receiver_chain(head: &str) -> Option<Vec<Segment>> {
     }
     chain.reverse();
     Some(chain)
+}
+
+/// Where the name that ends `text` starts: past the last byte that cannot be in a name. Names
+/// are ASCII, so that is a character boundary even when the character before is not.
+fn name_start(text: &str) -> usize {
+    text.bytes()
+        .rposition(|b| !(b.is_ascii_alphanumeric() || b == b'_'))
+        .map_or(0, |i| i + 1)
 }
 
 /// What is written before a `.`.
@@ -365,9 +371,7 @@ fn named_arguments(a: &Analysis, head: &str, offset: usize) -> Vec<CompletionIte
         return Vec::new();
     };
     let before = head[..open].trim_end_matches([' ', '\t']);
-    let start = before
-        .rfind(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
-        .map_or(0, |i| i + 1);
+    let start = name_start(before);
     let callee = &before[start..];
     if callee.is_empty() || before[..start].ends_with('.') {
         return Vec::new();

@@ -204,6 +204,23 @@ def test_pathological_documents_are_analysed_or_refused(tmp_path, text: str):
     assert raw.finish() == 0
 
 
+def test_completion_after_a_non_ascii_character_answers(tmp_path):
+    # The name before the cursor was found by stepping one byte past the character before it,
+    # which panicked inside a two-byte `é` (after `é.`, and in the call `é(`).
+    raw = Raw()
+    raw.initialize()
+    uri = (tmp_path / "accent.flow").as_uri()
+    text = "# é.\ntask f(x: int) -> int { é(x) }\n"
+    open_and_wait(raw, uri, text)
+    for id_, (line, character) in enumerate([(0, 4), (1, 26)], start=2):
+        raw.request(id_, "textDocument/completion", {"textDocument": {"uri": uri}, "position": {"line": line, "character": character}})
+        assert "result" in raw.response(id_)
+    raw.request(9, "shutdown")
+    raw.response(9)
+    raw.notify("exit")
+    assert raw.finish() == 0
+
+
 def test_documents_over_the_size_limit_are_refused_with_a_diagnostic(tmp_path):
     raw = Raw()
     raw.initialize()
