@@ -46,7 +46,7 @@ pub fn from_pest(file: FileId, text: &str, offset: usize, error: &Error<Rule>) -
     }
     if found == "{"
         && tokens.iter().any(|t| t == "\"" || t == "\"\"\"")
-        && inside_string(text.as_bytes(), offset, at)
+        && inside_string(text, offset, at)
     {
         return Diagnostic::new(
             Code::E0001,
@@ -60,7 +60,7 @@ pub fn from_pest(file: FileId, text: &str, offset: usize, error: &Error<Rule>) -
     if at_line_end
         && tokens.iter().any(|t| t == "\"" || t == "\"\"\"")
         && !rules.iter().any(|r| r == EXPRESSION || r == PYTHON_CODE)
-        && inside_string(text.as_bytes(), offset, at)
+        && inside_string(text, offset, at)
     {
         return Diagnostic::new(
             Code::E0001,
@@ -99,56 +99,10 @@ pub fn from_pest(file: FileId, text: &str, offset: usize, error: &Error<Rule>) -
 /// Whether `at` is inside a string literal (or one of its interpolations) that opens after
 /// `from`, a place outside strings: where a quote is expected at the end of a line, the string
 /// may be open, or a statement that could start with one may be missing (a `}` left out).
-fn inside_string(b: &[u8], from: usize, at: usize) -> bool {
-    /// Code, with how many braces are open in it (within an interpolation), or a string.
-    enum Context {
-        Code(usize),
-        Str { triple: bool },
-    }
-    let mut stack = vec![Context::Code(0)];
-    let mut i = from;
-    while i < at.min(b.len()) {
-        let interpolation = stack.len() > 1;
-        match stack.last_mut() {
-            Some(Context::Code(braces)) => match b[i] {
-                b'#' => {
-                    while i < at && b[i] != b'\n' {
-                        i += 1;
-                    }
-                    continue;
-                }
-                b'"' => {
-                    let triple = b[i..].starts_with(b"\"\"\"");
-                    stack.push(Context::Str { triple });
-                    i += if triple { 3 } else { 1 };
-                    continue;
-                }
-                b'{' => *braces += 1,
-                b'}' if interpolation && *braces == 0 => {
-                    stack.pop();
-                }
-                b'}' => *braces = braces.saturating_sub(1),
-                _ => {}
-            },
-            Some(&mut Context::Str { triple }) => match b[i] {
-                b'\\' => i += 1,
-                b'"' if triple && b[i..].starts_with(b"\"\"\"") => {
-                    stack.pop();
-                    i += 3;
-                    continue;
-                }
-                // A one-line string ends at its quote, or (unterminated) at its line's end.
-                b'"' | b'\n' if !triple => {
-                    stack.pop();
-                }
-                b'{' => stack.push(Context::Code(0)),
-                _ => {}
-            },
-            None => break,
-        }
-        i += 1;
-    }
-    stack.len() > 1
+fn inside_string(text: &str, from: usize, at: usize) -> bool {
+    let at = at.min(text.len());
+    text.get(from.min(at)..at)
+        .is_some_and(super::ends_in_string)
 }
 
 /// The reserved words of LANGUAGE.md section 2.

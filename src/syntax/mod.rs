@@ -67,22 +67,24 @@ enum Brackets {
     Unclosed(Vec<usize>),
 }
 
-/// Follows the brackets of `text`. Brackets in comments and in the text of strings do not count;
-/// an interpolation's braces do, and so does what they hold.
-fn scan_brackets(text: &str) -> Brackets {
-    /// Where the scan is: in code (the file's, or an interpolation's, opened at `start`), with
-    /// the brackets open in it, or in a string literal (`raw`: a Python task's code, without
-    /// escapes or interpolations).
-    enum Context {
-        Code {
-            start: Option<usize>,
-            open: Vec<(u8, usize)>,
-        },
-        Str {
-            triple: bool,
-            raw: bool,
-        },
-    }
+/// Where a scan of Flow text is: in code (the file's, or an interpolation's, opened at
+/// `start`), with the brackets open in it, or in a string literal (`raw`: a Python task's code,
+/// without escapes or interpolations).
+enum Context {
+    Code {
+        start: Option<usize>,
+        open: Vec<(u8, usize)>,
+    },
+    Str {
+        triple: bool,
+        raw: bool,
+    },
+}
+
+/// Follows the brackets of `text`: where it ends (innermost last), or `Err` with the offset of
+/// the first bracket nested deeper than [`MAX_NESTING`]. Brackets in comments and in the text
+/// of strings do not count; an interpolation's braces do, and so does what they hold.
+fn scan(text: &str) -> Result<Vec<Context>, usize> {
     let bytes = text.as_bytes();
     let mut stack = vec![Context::Code {
         start: None,
@@ -125,7 +127,7 @@ fn scan_brackets(text: &str) -> Brackets {
                     open.push((bracket, i));
                     depth += 1;
                     if depth > MAX_NESTING {
-                        return Brackets::TooDeep(i);
+                        return Err(i);
                     }
                 }
                 b'}' if in_interpolation && open.is_empty() => {
@@ -155,7 +157,7 @@ fn scan_brackets(text: &str) -> Brackets {
                     });
                     depth += 1;
                     if depth > MAX_NESTING {
-                        return Brackets::TooDeep(i);
+                        return Err(i);
                     }
                 }
                 _ => {}
@@ -163,6 +165,15 @@ fn scan_brackets(text: &str) -> Brackets {
         }
         i += 1;
     }
+    Ok(stack)
+}
+
+/// The brackets of `text`, as [`parse`] needs them.
+fn scan_brackets(text: &str) -> Brackets {
+    let stack = match scan(text) {
+        Ok(stack) => stack,
+        Err(offset) => return Brackets::TooDeep(offset),
+    };
     let mut unclosed = Vec::new();
     for context in &stack {
         if let Context::Code { start, open } = context {
@@ -171,6 +182,12 @@ fn scan_brackets(text: &str) -> Brackets {
         }
     }
     Brackets::Unclosed(unclosed)
+}
+
+/// Whether `text`, which starts outside strings, ends inside a string literal or one of its
+/// interpolations.
+pub(crate) fn ends_in_string(text: &str) -> bool {
+    scan(text).is_ok_and(|stack| stack.len() > 1)
 }
 
 /// Whether the `"` at `i` opens a Python task's code (`python "module:function"` or
